@@ -1,1 +1,24 @@
-//! ledger
+//! `joule-ledger`: the Joule chain.
+//!
+//! It owns the primitives every other crate speaks in ([`Address`], [`Hash`], [`Amount`]), keys
+//! and domain-separated signatures ([`crypto`]), the canonical encoding ([`codec`]),
+//! transactions ([`tx`]), blocks and receipts ([`block`]), Merkle proofs ([`merkle`]) and
+//! consensus votes and commits ([`vote`]).
+//!
+//! Good starting points: [`tx::SignedTransaction`], [`block::Header`], [`vote::Commit`].
+
+pub mod block;
+pub mod codec;
+pub mod crypto;
+pub mod merkle;
+pub mod primitives;
+pub mod state;
+pub mod tx;
+pub mod vote;
+
+pub use block::{Block, Event, Header, Receipt, TxStatus};
+pub use crypto::{Domain, SecretKey, Signature, SignatureError};
+pub use primitives::{Address, Amount, BlockNumber, ChainId, Hash, Nonce, Round};
+pub use state::{Account, AccountReader, StateKey};
+pub use tx::{Call, SignedTransaction, Transaction, TxError, VerifiedTransaction};
+pub use vote::{AuthoritySet, Commit, SignedVote, Vote, VoteKind};
