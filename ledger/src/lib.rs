@@ -10,6 +10,7 @@
 pub mod block;
 pub mod codec;
 pub mod crypto;
+pub mod mempool;
 pub mod merkle;
 pub mod primitives;
 pub mod state;
@@ -18,6 +19,7 @@ pub mod vote;
 
 pub use block::{Block, Event, Header, Receipt, TxStatus};
 pub use crypto::{Domain, SecretKey, Signature, SignatureError};
+pub use mempool::{Inserted, Mempool, MempoolConfig, MempoolError};
 pub use primitives::{Address, Amount, BlockNumber, ChainId, Hash, Nonce, Round};
 pub use state::{Account, AccountReader, StateKey};
 pub use tx::{Call, SignedTransaction, Transaction, TxError, VerifiedTransaction};
