@@ -20,6 +20,8 @@
 mod error;
 mod index;
 mod select;
+#[cfg(test)]
+mod tests;
 
 use tracing::{debug, trace};
 
