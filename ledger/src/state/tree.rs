@@ -3,7 +3,7 @@
 //!
 //! # Shape
 //! Every state entry is a leaf `(key hash, value hash)`: the key hash is Keccak-256 of the
-//! canonical [`StateKey`](super::StateKey) bytes ([`key_hash`]), the value hash Keccak-256 of the
+//! canonical [`StateKey`] bytes ([`key_hash`]), the value hash Keccak-256 of the
 //! canonical value bytes ([`value_hash`]). Key hashes are read as 256-bit paths, most significant
 //! bit first, 0 = left. The tree is the one binary trie over the set of key hashes in which
 //! - a leaf sits at the **shallowest depth where its prefix is unique** among the keys (a tree of
@@ -29,7 +29,7 @@
 //! Nodes are stored by **position** ([`NodeKey`]: depth and path prefix), overwritten in place.
 //! The chain has BFT finality, so a committed block is never reverted and no old version of the
 //! tree is ever read again: there is no versioning, no history, and no garbage to collect. An
-//! [`update`] reads only the nodes on the paths of the keys it changes and returns every node write
+//! [`update()`] reads only the nodes on the paths of the keys it changes and returns every node write
 //! and delete as a [`TreeUpdate`], which the caller puts in the block's atomic write batch. The
 //! tree is storage-agnostic: it reads through [`NodeStore`]; [`MemNodeStore`] is the in-memory one.
 //!
@@ -298,7 +298,9 @@ pub enum TreeError<E> {
     },
 }
 
-/// Reads the node at `key`, checking it fits its position.
+/// Reads the node at `key`, checking it fits its position. Node content is not rehashed against
+/// the hash its parent holds (that would double the hashing per block): the store is the node's
+/// own database, and a proof built from a bad node fails verification anyway.
 fn read_node<S: NodeStore>(store: &S, key: &NodeKey) -> Result<Option<Node>, TreeError<S::Error>> {
     let node = store.node(key).map_err(TreeError::Store)?;
     match &node {

@@ -42,7 +42,7 @@ impl MemNodeStore {
         self.nodes.iter()
     }
 
-    /// Stores `node` at `key` directly, bypassing [`update`](super::update): for tests that need
+    /// Stores `node` at `key` directly, bypassing [`update()`](super::update()): for tests that need
     /// a corrupt store.
     #[cfg(any(test, feature = "test-utils"))]
     pub fn insert_raw(&mut self, key: NodeKey, node: Option<Node>) {
