@@ -7,6 +7,8 @@ use bincode::{Decode, Encode};
 
 use crate::primitives::{Address, Amount, Nonce};
 
+pub mod tree;
+
 /// An account's balance and next nonce.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Encode, Decode, serde::Serialize, serde::Deserialize,
