@@ -8,17 +8,26 @@
 //! Good starting points: [`tx::SignedTransaction`], [`block::Header`], [`vote::Commit`].
 
 pub mod block;
+pub mod chain;
 pub mod codec;
 pub mod crypto;
+pub mod executor;
+pub mod genesis;
 pub mod mempool;
 pub mod merkle;
 pub mod primitives;
 pub mod state;
+pub mod store;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testing;
 pub mod tx;
 pub mod vote;
 
 pub use block::{Block, Event, Header, Receipt, TxStatus};
+pub use chain::{BuiltBlock, Chain, ExecutedBlock, ImportError, OpenError};
 pub use crypto::{Domain, SecretKey, Signature, SignatureError};
+pub use executor::{BlockContext, ExecError, Executor, TransferExecutor};
+pub use genesis::Genesis;
 pub use mempool::{Inserted, Mempool, MempoolConfig, MempoolError};
 pub use primitives::{Address, Amount, BlockNumber, ChainId, Hash, Nonce, Round};
 pub use state::{Account, AccountReader, StateKey};

@@ -33,3 +33,9 @@ pub trait AccountReader {
     /// The account at `address`; a never-seen address is the default (zero) account.
     fn account(&self, address: &Address) -> Account;
 }
+
+mod commit;
+mod overlay;
+
+pub use commit::{StateCommit, commit_changes, stored_root, write_changes};
+pub use overlay::{Checkpoint, StateOverlay};

@@ -1,0 +1,671 @@
+//! [`Chain`]: block production and import over the store, behind an [`Executor`].
+//!
+//! - [`Chain::build_block`] takes candidate transactions (from the mempool, in its order),
+//!   executes them, drops those that cannot be included, and seals the block.
+//! - [`Chain::validate_block`] checks a proposed block against the head (height, parent,
+//!   timestamp, proposer, seal, the parent's commit, the transaction root), recovers senders in
+//!   parallel, executes, and checks the receipt and state roots.
+//! - [`Chain::commit_block`] checks the block's own commit (a quorum of precommits) and writes the
+//!   block, receipts, indexes, state and head as one atomic, synced batch.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use tracing::info;
+
+use crate::block::{self, Block, Header, Receipt, TxStatus};
+use crate::codec;
+use crate::crypto::{SecretKey, SignatureError};
+use crate::executor::{BlockContext, ExecError, Executor};
+use crate::genesis::{Genesis, GenesisError};
+use crate::primitives::{Address, BlockNumber, ChainId, Hash, Round};
+use crate::state::{self, Account, AccountReader, StateOverlay};
+use crate::store::{
+    BlockBody, BlockHashes, Bodies, ChainStore, Commits, Headers, Receipts, StoreError, Table,
+    TxIndex, TxLocation, WriteBatch, meta,
+};
+use crate::tx::{SignedTransaction, TxError, VerifiedTransaction};
+use crate::vote::{AuthoritySet, Commit, VoteError};
+
+/// Most transactions one block may carry.
+pub const MAX_BLOCK_TXS: usize = 10_000;
+
+/// Why a block was refused. Nothing is written when any of these is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Not the next height.
+    #[error("block {got} does not follow head {head}")]
+    WrongHeight {
+        /// Current head.
+        head: BlockNumber,
+        /// The block's number.
+        got: BlockNumber,
+    },
+    /// Parent hash is not the head's hash.
+    #[error("block {number} names parent {got}, head is {expected}")]
+    WrongParent {
+        /// Block number.
+        number: BlockNumber,
+        /// Head hash.
+        expected: Hash,
+        /// The block's parent hash.
+        got: Hash,
+    },
+    /// Timestamp not after the parent's.
+    #[error("block timestamp {got} ms is not after its parent's {parent} ms")]
+    Timestamp {
+        /// Parent's timestamp.
+        parent: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// The header's proposer is not the one for (height, round).
+    #[error("block {number} round {round} was proposed by {got}, the proposer is {expected}")]
+    WrongProposer {
+        /// Height.
+        number: BlockNumber,
+        /// Round.
+        round: Round,
+        /// The scheduled proposer.
+        expected: Address,
+        /// The header's proposer.
+        got: Address,
+    },
+    /// The seal is not the proposer's.
+    #[error("bad block seal: {0}")]
+    BadSeal(SignatureError),
+    /// The parent's commit is missing from a header that needs it, or present in block 1.
+    #[error("block {number}: parent commit {problem}")]
+    LastCommitShape {
+        /// Height.
+        number: BlockNumber,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// The parent's commit does not prove the parent final.
+    #[error("block {number}: invalid parent commit: {source}")]
+    BadLastCommit {
+        /// Height.
+        number: BlockNumber,
+        /// Why.
+        source: VoteError,
+    },
+    /// This block's own commit is invalid.
+    #[error("commit for block {number} is invalid: {source}")]
+    BadCommit {
+        /// Height.
+        number: BlockNumber,
+        /// Why.
+        source: VoteError,
+    },
+    /// Too many transactions.
+    #[error("block carries {got} transactions, the limit is {max}")]
+    TooManyTxs {
+        /// Count.
+        got: usize,
+        /// Limit.
+        max: usize,
+    },
+    /// A transaction is malformed or badly signed.
+    #[error("transaction {index} is invalid: {source}")]
+    BadTx {
+        /// Position.
+        index: usize,
+        /// Why.
+        source: TxError,
+    },
+    /// A transaction cannot be included (nonce, fee).
+    #[error("transaction {index} cannot be included: {source}")]
+    TxNotIncludable {
+        /// Position.
+        index: usize,
+        /// Why.
+        source: ExecError,
+    },
+    /// A header root does not match the body or execution.
+    #[error("{which} root mismatch: header has {header}, computed {computed}")]
+    RootMismatch {
+        /// `tx`, `receipt` or `state`.
+        which: &'static str,
+        /// In the header.
+        header: Hash,
+        /// Computed.
+        computed: Hash,
+    },
+    /// Block-boundary processing failed.
+    #[error("end-of-block processing failed: {0}")]
+    EndBlock(ExecError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why the chain could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The genesis document is invalid.
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    /// The database belongs to another chain.
+    #[error("database was created with genesis {stored}, this genesis is {given}")]
+    GenesisMismatch {
+        /// In the database.
+        stored: Hash,
+        /// Given.
+        given: Hash,
+    },
+    /// The database is inconsistent.
+    #[error("database is inconsistent: {0}")]
+    Inconsistent(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A block that was executed against the current head, ready to commit.
+#[derive(Debug, Clone)]
+pub struct ExecutedBlock {
+    /// The block.
+    pub block: Block,
+    /// Its receipts (plus a final zero-hash receipt if block-boundary processing emitted events).
+    pub receipts: Vec<Receipt>,
+    state_changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    state_commit: state::StateCommit,
+}
+
+/// The result of building a block.
+#[derive(Debug)]
+pub struct BuiltBlock {
+    /// The executed, sealed block.
+    pub executed: ExecutedBlock,
+    /// Candidates left out, with the reason.
+    pub rejected: Vec<(Hash, ExecError)>,
+}
+
+/// The chain: genesis, head, store and executor.
+#[derive(Debug)]
+pub struct Chain {
+    store: ChainStore,
+    executor: Arc<dyn Executor>,
+    genesis: Genesis,
+    authorities: AuthoritySet,
+    head: RwLock<Header>,
+    write_lock: Mutex<()>,
+    verify_threads: usize,
+}
+
+impl Chain {
+    /// Opens the chain in `store`, writing genesis if the store is empty.
+    pub fn open(
+        store: ChainStore,
+        genesis: Genesis,
+        executor: Arc<dyn Executor>,
+    ) -> Result<Self, OpenError> {
+        let authorities = genesis.validate()?;
+        let head = match store.head_number()? {
+            Some(number) => {
+                let stored = store
+                    .genesis_hash()?
+                    .ok_or_else(|| OpenError::Inconsistent("head without genesis hash".into()))?;
+                if stored != genesis.hash() {
+                    return Err(OpenError::GenesisMismatch {
+                        stored,
+                        given: genesis.hash(),
+                    });
+                }
+                store.get::<Headers>(&number)?.ok_or_else(|| {
+                    OpenError::Inconsistent(format!("head header {number} missing"))
+                })?
+            }
+            None => Self::write_genesis(&store, &genesis)?,
+        };
+        info!(target: "ledger::chain", number = head.number, hash = %head.hash(), "opened chain");
+        let verify_threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Ok(Chain {
+            store,
+            executor,
+            genesis,
+            authorities,
+            head: RwLock::new(head),
+            write_lock: Mutex::new(()),
+            verify_threads,
+        })
+    }
+
+    fn write_genesis(store: &ChainStore, genesis: &Genesis) -> Result<Header, OpenError> {
+        let mut overlay = StateOverlay::new(store.clone());
+        for (address, balance) in &genesis.balances {
+            overlay.set_account(
+                address,
+                &Account {
+                    balance: balance.0,
+                    nonce: 0,
+                },
+            );
+        }
+        let changes = overlay.into_changes();
+        let commit = state::commit_changes(store, &changes)?;
+        let header = Header {
+            parent_hash: genesis.hash(),
+            number: 0,
+            round: 0,
+            timestamp_ms: genesis.timestamp_ms,
+            proposer: Address::ZERO,
+            tx_root: Hash::ZERO,
+            receipt_root: Hash::ZERO,
+            state_root: commit.root,
+            last_commit: None,
+        };
+        let mut batch = WriteBatch::new();
+        batch.put::<Headers>(&0, &header);
+        batch.put::<BlockHashes>(&header.hash(), &0);
+        state::write_changes(&mut batch, &changes, &commit);
+        batch.put_raw(
+            Table::Meta,
+            meta::GENESIS.to_vec(),
+            codec::encode(&genesis.hash()),
+        );
+        batch.put_raw(Table::Meta, meta::HEAD.to_vec(), codec::encode(&0u64));
+        store.write(batch)?;
+        info!(target: "ledger::chain", hash = %header.hash(), state_root = %header.state_root, "wrote genesis");
+        Ok(header)
+    }
+
+    /// Sets how many threads recover transaction signatures during import (default: all cores).
+    pub fn set_verify_threads(&mut self, threads: usize) {
+        self.verify_threads = threads.max(1);
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> ChainId {
+        self.genesis.chain_id
+    }
+    /// The genesis document.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+    /// The authorities.
+    pub fn authorities(&self) -> &AuthoritySet {
+        &self.authorities
+    }
+    /// The store.
+    pub fn store(&self) -> &ChainStore {
+        &self.store
+    }
+    /// The executor.
+    pub fn executor(&self) -> &Arc<dyn Executor> {
+        &self.executor
+    }
+    /// The head header.
+    pub fn head(&self) -> Header {
+        self.head.read().clone()
+    }
+
+    /// Builds and seals the next block from `candidates`, in their order, skipping those that
+    /// cannot be included. `key` must be the proposer of `(head + 1, round)`.
+    pub fn build_block(
+        &self,
+        key: &SecretKey,
+        round: Round,
+        timestamp_ms: u64,
+        last_commit: Option<Commit>,
+        candidates: Vec<VerifiedTransaction>,
+    ) -> Result<BuiltBlock, ImportError> {
+        let parent = self.head();
+        let ctx = BlockContext {
+            chain_id: self.chain_id(),
+            number: parent.number + 1,
+            timestamp_ms,
+            proposer: key.address(),
+            parent_hash: parent.hash(),
+        };
+        let mut overlay = StateOverlay::new(self.store.clone());
+        let mut included = Vec::new();
+        let mut receipts = Vec::new();
+        let mut rejected = Vec::new();
+        for tx in candidates {
+            if included.len() == MAX_BLOCK_TXS {
+                break;
+            }
+            let checkpoint = overlay.checkpoint();
+            match self.executor.execute_tx(&mut overlay, &ctx, &tx) {
+                Ok(receipt) => {
+                    receipts.push(receipt);
+                    included.push(tx.into_signed());
+                }
+                Err(ExecError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    overlay.revert_to(checkpoint);
+                    rejected.push((tx.hash(), e));
+                }
+            }
+        }
+        self.finish_block(&mut overlay, &ctx, &mut receipts)?;
+        let state_changes = overlay.into_changes();
+        let state_commit = state::commit_changes(&self.store, &state_changes)?;
+        let header = Header {
+            parent_hash: ctx.parent_hash,
+            number: ctx.number,
+            round,
+            timestamp_ms,
+            proposer: key.address(),
+            tx_root: block::tx_root(&included),
+            receipt_root: block::receipt_root(&receipts),
+            state_root: state_commit.root,
+            last_commit,
+        };
+        let seal = header.seal(key, self.chain_id());
+        let block = Block {
+            header,
+            seal,
+            txs: included,
+        };
+        Ok(BuiltBlock {
+            executed: ExecutedBlock {
+                block,
+                receipts,
+                state_changes,
+                state_commit,
+            },
+            rejected,
+        })
+    }
+
+    fn finish_block(
+        &self,
+        overlay: &mut StateOverlay,
+        ctx: &BlockContext,
+        receipts: &mut Vec<Receipt>,
+    ) -> Result<(), ImportError> {
+        let events = self
+            .executor
+            .end_block(overlay, ctx)
+            .map_err(ImportError::EndBlock)?;
+        if !events.is_empty() {
+            receipts.push(Receipt {
+                tx_hash: Hash::ZERO,
+                status: TxStatus::Success,
+                fee_paid: 0,
+                events,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks and executes a proposed block on top of the head without writing anything.
+    pub fn validate_block(&self, block: &Block) -> Result<ExecutedBlock, ImportError> {
+        let parent = self.head();
+        let h = &block.header;
+        if h.number != parent.number + 1 {
+            return Err(ImportError::WrongHeight {
+                head: parent.number,
+                got: h.number,
+            });
+        }
+        if h.parent_hash != parent.hash() {
+            return Err(ImportError::WrongParent {
+                number: h.number,
+                expected: parent.hash(),
+                got: h.parent_hash,
+            });
+        }
+        if h.timestamp_ms <= parent.timestamp_ms {
+            return Err(ImportError::Timestamp {
+                parent: parent.timestamp_ms,
+                got: h.timestamp_ms,
+            });
+        }
+        let expected = self.authorities.proposer(h.number, h.round);
+        if h.proposer != expected {
+            return Err(ImportError::WrongProposer {
+                number: h.number,
+                round: h.round,
+                expected,
+                got: h.proposer,
+            });
+        }
+        h.verify_seal(&block.seal, self.chain_id())
+            .map_err(ImportError::BadSeal)?;
+        match (&h.last_commit, parent.number) {
+            (None, 0) => {}
+            (Some(_), 0) => {
+                return Err(ImportError::LastCommitShape {
+                    number: h.number,
+                    problem: "present after genesis",
+                });
+            }
+            (None, _) => {
+                return Err(ImportError::LastCommitShape {
+                    number: h.number,
+                    problem: "missing",
+                });
+            }
+            (Some(c), n) => c
+                .verify(self.chain_id(), &self.authorities, n, h.parent_hash)
+                .map_err(|source| ImportError::BadLastCommit {
+                    number: h.number,
+                    source,
+                })?,
+        }
+        if block.txs.len() > MAX_BLOCK_TXS {
+            return Err(ImportError::TooManyTxs {
+                got: block.txs.len(),
+                max: MAX_BLOCK_TXS,
+            });
+        }
+        let tx_root = block::tx_root(&block.txs);
+        if tx_root != h.tx_root {
+            return Err(ImportError::RootMismatch {
+                which: "tx",
+                header: h.tx_root,
+                computed: tx_root,
+            });
+        }
+        let verified = verify_parallel(&block.txs, self.chain_id(), self.verify_threads)
+            .map_err(|(index, source)| ImportError::BadTx { index, source })?;
+        let ctx = BlockContext {
+            chain_id: self.chain_id(),
+            number: h.number,
+            timestamp_ms: h.timestamp_ms,
+            proposer: h.proposer,
+            parent_hash: h.parent_hash,
+        };
+        let mut overlay = StateOverlay::new(self.store.clone());
+        let mut receipts = Vec::with_capacity(verified.len() + 1);
+        for (index, tx) in verified.iter().enumerate() {
+            let receipt = self
+                .executor
+                .execute_tx(&mut overlay, &ctx, tx)
+                .map_err(|source| ImportError::TxNotIncludable { index, source })?;
+            receipts.push(receipt);
+        }
+        self.finish_block(&mut overlay, &ctx, &mut receipts)?;
+        let receipt_root = block::receipt_root(&receipts);
+        if receipt_root != h.receipt_root {
+            return Err(ImportError::RootMismatch {
+                which: "receipt",
+                header: h.receipt_root,
+                computed: receipt_root,
+            });
+        }
+        let state_changes = overlay.into_changes();
+        let state_commit = state::commit_changes(&self.store, &state_changes)?;
+        if state_commit.root != h.state_root {
+            return Err(ImportError::RootMismatch {
+                which: "state",
+                header: h.state_root,
+                computed: state_commit.root,
+            });
+        }
+        Ok(ExecutedBlock {
+            block: block.clone(),
+            receipts,
+            state_changes,
+            state_commit,
+        })
+    }
+
+    /// Writes an executed block with its commit as one atomic, synced batch and moves the head.
+    pub fn commit_block(&self, executed: ExecutedBlock, commit: Commit) -> Result<(), ImportError> {
+        let _guard = self.write_lock.lock();
+        let head = self.head();
+        let header = &executed.block.header;
+        if header.parent_hash != head.hash() {
+            return Err(ImportError::WrongParent {
+                number: header.number,
+                expected: head.hash(),
+                got: header.parent_hash,
+            });
+        }
+        let hash = header.hash();
+        commit
+            .verify(self.chain_id(), &self.authorities, header.number, hash)
+            .map_err(|source| ImportError::BadCommit {
+                number: header.number,
+                source,
+            })?;
+        let number = header.number;
+        let mut batch = WriteBatch::new();
+        batch.put::<Headers>(&number, header);
+        batch.put::<Bodies>(
+            &number,
+            &BlockBody {
+                seal: executed.block.seal,
+                txs: executed.block.txs.clone(),
+            },
+        );
+        batch.put::<Receipts>(&number, &executed.receipts);
+        batch.put::<Commits>(&number, &commit);
+        batch.put::<BlockHashes>(&hash, &number);
+        for (index, tx) in executed.block.txs.iter().enumerate() {
+            batch.put::<TxIndex>(
+                &tx.hash(),
+                &TxLocation {
+                    block: number,
+                    index: index as u32,
+                },
+            );
+        }
+        state::write_changes(&mut batch, &executed.state_changes, &executed.state_commit);
+        batch.put_raw(Table::Meta, meta::HEAD.to_vec(), codec::encode(&number));
+        self.store.write(batch)?;
+        *self.head.write() = header.clone();
+        info!(
+            target: "ledger::chain",
+            number,
+            %hash,
+            round = header.round,
+            txs = executed.block.txs.len(),
+            state_root = %header.state_root,
+            "committed block"
+        );
+        Ok(())
+    }
+
+    /// Validates, executes and commits `block` with its `commit`.
+    pub fn import_block(&self, block: &Block, commit: Commit) -> Result<(), ImportError> {
+        let executed = self.validate_block(block)?;
+        self.commit_block(executed, commit)
+    }
+
+    /// Header at `number`.
+    pub fn header(&self, number: BlockNumber) -> Result<Option<Header>, StoreError> {
+        self.store.get::<Headers>(&number)
+    }
+
+    /// Full block at `number` (genesis has no body: empty seal and transactions).
+    pub fn block(&self, number: BlockNumber) -> Result<Option<Block>, StoreError> {
+        let Some(header) = self.header(number)? else {
+            return Ok(None);
+        };
+        let body = self.store.get::<Bodies>(&number)?.unwrap_or(BlockBody {
+            seal: Default::default(),
+            txs: Vec::new(),
+        });
+        Ok(Some(Block {
+            header,
+            seal: body.seal,
+            txs: body.txs,
+        }))
+    }
+
+    /// Block number of a block hash.
+    pub fn block_number(&self, hash: &Hash) -> Result<Option<BlockNumber>, StoreError> {
+        self.store.get::<BlockHashes>(hash)
+    }
+
+    /// Receipts of block `number`.
+    pub fn receipts(&self, number: BlockNumber) -> Result<Option<Vec<Receipt>>, StoreError> {
+        self.store.get::<Receipts>(&number)
+    }
+
+    /// The commit (finality proof) of block `number`.
+    pub fn commit(&self, number: BlockNumber) -> Result<Option<Commit>, StoreError> {
+        self.store.get::<Commits>(&number)
+    }
+
+    /// Where a transaction was included.
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        self.store.get::<TxIndex>(hash)
+    }
+
+    /// A committed account.
+    pub fn account_at_head(&self, address: &Address) -> Result<Account, StoreError> {
+        StateOverlay::new(self.store.clone()).account(address)
+    }
+
+    /// Recomputes the state root from the stored tree and compares it with the head's.
+    pub fn check_state_root(&self) -> Result<bool, StoreError> {
+        Ok(state::stored_root(&self.store)? == self.head().state_root)
+    }
+}
+
+impl AccountReader for Chain {
+    fn account(&self, address: &Address) -> Account {
+        // The mempool's view: a store failure reads as an empty account, which rejects the tx;
+        // block execution never uses this path.
+        self.account_at_head(address).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+#[path = "chain_tests.rs"]
+mod tests;
+
+/// Checks signatures of `txs` on `threads` threads; the error names the first bad index.
+pub fn verify_parallel(
+    txs: &[SignedTransaction],
+    chain_id: ChainId,
+    threads: usize,
+) -> Result<Vec<VerifiedTransaction>, (usize, TxError)> {
+    if txs.len() < 64 || threads == 1 {
+        return txs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t.clone().verify(chain_id).map_err(|e| (i, e)))
+            .collect();
+    }
+    let chunk = txs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = txs
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                s.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(i, t)| t.clone().verify(chain_id).map_err(|e| (c * chunk + i, e)))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(txs.len());
+        for h in handles {
+            out.extend(h.join().expect("verification threads do not panic; qed")?);
+        }
+        Ok(out)
+    })
+}

@@ -1,0 +1,34 @@
+//! In-memory [`KvStore`] for unit tests.
+
+use std::collections::BTreeMap;
+
+use parking_lot::RwLock;
+
+use super::{BatchOp, KvStore, StoreError, Table, WriteBatch};
+
+/// A [`KvStore`] in a `BTreeMap`; batches apply under one lock, so they are atomic too.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    map: RwLock<BTreeMap<(Table, Vec<u8>), Vec<u8>>>,
+}
+
+impl KvStore for MemStore {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.map.read().get(&(table, key.to_vec())).cloned())
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut map = self.map.write();
+        for op in batch.ops {
+            match op {
+                BatchOp::Put(t, k, v) => {
+                    map.insert((t, k), v);
+                }
+                BatchOp::Delete(t, k) => {
+                    map.remove(&(t, k));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,336 @@
+//! Storage: typed tables over a key-value store with one column family per table.
+//!
+//! [`KvStore`] is the backend seam: [`RocksStore`] on disk, [`MemStore`] for unit tests. Every
+//! committed block is written as one [`WriteBatch`], applied atomically and synced, so after a
+//! crash the store is at a block boundary. [`ChainStore`] gives typed access to the tables.
+
+mod mem;
+mod rocks;
+
+use std::sync::Arc;
+
+use bincode::{Decode, Encode};
+
+use crate::block::{Header, Receipt};
+use crate::codec::{self, CodecError};
+use crate::crypto::Signature;
+use crate::primitives::{BlockNumber, Hash};
+use crate::tx::SignedTransaction;
+use crate::vote::Commit;
+
+pub use mem::MemStore;
+pub use rocks::RocksStore;
+
+/// The tables (RocksDB column families).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    /// Block number → header.
+    Headers,
+    /// Block number → body (seal and transactions).
+    Bodies,
+    /// Block number → receipts.
+    Receipts,
+    /// Block number → the commit (finality proof) of that block.
+    Commits,
+    /// Block hash → block number.
+    BlockHashes,
+    /// Transaction hash → (block number, index).
+    TxIndex,
+    /// State key bytes → state value bytes.
+    State,
+    /// State tree node key → node.
+    StateNodes,
+    /// Chain metadata (head number, genesis hash).
+    Meta,
+    /// Consensus safety record (what this authority signed, its lock).
+    Consensus,
+}
+
+impl Table {
+    /// Every table, in a fixed order.
+    pub const ALL: [Table; 10] = [
+        Table::Headers,
+        Table::Bodies,
+        Table::Receipts,
+        Table::Commits,
+        Table::BlockHashes,
+        Table::TxIndex,
+        Table::State,
+        Table::StateNodes,
+        Table::Meta,
+        Table::Consensus,
+    ];
+
+    /// The column family name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Table::Headers => "headers",
+            Table::Bodies => "bodies",
+            Table::Receipts => "receipts",
+            Table::Commits => "commits",
+            Table::BlockHashes => "block_hashes",
+            Table::TxIndex => "tx_index",
+            Table::State => "state",
+            Table::StateNodes => "state_nodes",
+            Table::Meta => "meta",
+            Table::Consensus => "consensus",
+        }
+    }
+}
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed.
+    #[error("database error: {0}")]
+    Backend(String),
+    /// A stored value did not decode: the database is corrupt or from another version.
+    #[error("corrupt {table} entry: {source}")]
+    Corrupt {
+        /// Table name.
+        table: &'static str,
+        /// Decoding failure.
+        source: CodecError,
+    },
+}
+
+/// One write or delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOp {
+    /// Set `key` to `value`.
+    Put(Table, Vec<u8>, Vec<u8>),
+    /// Remove `key`.
+    Delete(Table, Vec<u8>),
+}
+
+/// Writes applied together or not at all.
+#[derive(Debug, Default, Clone)]
+#[must_use = "a batch does nothing until written with KvStore::write"]
+pub struct WriteBatch {
+    ops: Vec<BatchOp>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a raw put.
+    pub fn put_raw(&mut self, table: Table, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(BatchOp::Put(table, key, value));
+    }
+    /// Adds a raw delete.
+    pub fn delete_raw(&mut self, table: Table, key: Vec<u8>) {
+        self.ops.push(BatchOp::Delete(table, key));
+    }
+    /// Adds a typed put.
+    pub fn put<T: TableDef>(&mut self, key: &T::Key, value: &T::Value) {
+        self.put_raw(T::TABLE, codec::encode(key), codec::encode(value));
+    }
+    /// Adds a typed delete.
+    pub fn delete<T: TableDef>(&mut self, key: &T::Key) {
+        self.delete_raw(T::TABLE, codec::encode(key));
+    }
+    /// The operations in order.
+    pub fn ops(&self) -> &[BatchOp] {
+        &self.ops
+    }
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// A key-value backend with one namespace per [`Table`].
+pub trait KvStore: Send + Sync + std::fmt::Debug {
+    /// Reads one value.
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Applies a batch atomically and durably (synced before returning).
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+}
+
+/// A typed table: its key and value types and their encoding.
+pub trait TableDef {
+    /// The column family.
+    const TABLE: Table;
+    /// Key type (encoded canonically; integers big-endian, so keys sort numerically).
+    type Key: Encode;
+    /// Value type.
+    type Value: Encode + Decode<()>;
+}
+
+macro_rules! table {
+    ($(#[$doc:meta])* $name:ident, $table:expr, $key:ty, $value:ty) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+        impl TableDef for $name {
+            const TABLE: Table = $table;
+            type Key = $key;
+            type Value = $value;
+        }
+    };
+}
+
+/// What a block carries besides its header.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct BlockBody {
+    /// Proposer's seal over the header.
+    pub seal: Signature,
+    /// Transactions in order.
+    pub txs: Vec<SignedTransaction>,
+}
+
+/// Where a transaction was included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct TxLocation {
+    /// Block number.
+    pub block: BlockNumber,
+    /// Index in the block.
+    pub index: u32,
+}
+
+table!(/// Headers by number.
+    Headers, Table::Headers, BlockNumber, Header);
+table!(/// Bodies by number.
+    Bodies, Table::Bodies, BlockNumber, BlockBody);
+table!(/// Receipts by number.
+    Receipts, Table::Receipts, BlockNumber, Vec<Receipt>);
+table!(/// Commits by number.
+    Commits, Table::Commits, BlockNumber, Commit);
+table!(/// Block numbers by hash.
+    BlockHashes, Table::BlockHashes, Hash, BlockNumber);
+table!(/// Transaction locations by hash.
+    TxIndex, Table::TxIndex, Hash, TxLocation);
+
+/// Keys of the [`Table::Meta`] table.
+pub mod meta {
+    /// Number of the last committed block.
+    pub const HEAD: &[u8] = b"head";
+    /// Hash of the genesis block this database was created with.
+    pub const GENESIS: &[u8] = b"genesis";
+}
+
+/// Typed, cheaply cloneable access to the chain's tables.
+#[derive(Debug, Clone)]
+pub struct ChainStore {
+    kv: Arc<dyn KvStore>,
+}
+
+impl ChainStore {
+    /// Wraps a backend.
+    pub fn new(kv: Arc<dyn KvStore>) -> Self {
+        ChainStore { kv }
+    }
+
+    /// An in-memory store (tests).
+    pub fn memory() -> Self {
+        Self::new(Arc::new(MemStore::default()))
+    }
+
+    /// The backend.
+    pub fn kv(&self) -> &Arc<dyn KvStore> {
+        &self.kv
+    }
+
+    /// Reads a typed value.
+    pub fn get<T: TableDef>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
+        match self.kv.get(T::TABLE, &codec::encode(key))? {
+            None => Ok(None),
+            Some(bytes) => codec::decode(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Corrupt {
+                    table: T::TABLE.name(),
+                    source,
+                }),
+        }
+    }
+
+    /// Reads a raw value.
+    pub fn get_raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.kv.get(table, key)
+    }
+
+    /// Reads and decodes a raw-keyed value.
+    pub fn get_decoded<V: Decode<()>>(
+        &self,
+        table: Table,
+        key: &[u8],
+    ) -> Result<Option<V>, StoreError> {
+        match self.kv.get(table, key)? {
+            None => Ok(None),
+            Some(bytes) => codec::decode(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Corrupt {
+                    table: table.name(),
+                    source,
+                }),
+        }
+    }
+
+    /// Applies a batch atomically and durably.
+    pub fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.kv.write(batch)
+    }
+
+    /// Number of the last committed block, if the chain is initialized.
+    pub fn head_number(&self) -> Result<Option<BlockNumber>, StoreError> {
+        self.get_decoded(Table::Meta, meta::HEAD)
+    }
+
+    /// The genesis hash this database was created with.
+    pub fn genesis_hash(&self) -> Result<Option<Hash>, StoreError> {
+        self.get_decoded(Table::Meta, meta::GENESIS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn exercise(kv: Arc<dyn KvStore>) {
+        let store = ChainStore::new(kv);
+        assert_eq!(store.head_number().unwrap(), None);
+        let mut batch = WriteBatch::new();
+        batch.put::<BlockHashes>(&Hash::keccak(b"a"), &7);
+        batch.put_raw(Table::Meta, meta::HEAD.to_vec(), codec::encode(&7u64));
+        batch.put_raw(Table::State, b"k".to_vec(), b"v".to_vec());
+        store.write(batch).unwrap();
+        assert_eq!(
+            store.get::<BlockHashes>(&Hash::keccak(b"a")).unwrap(),
+            Some(7)
+        );
+        assert_eq!(store.head_number().unwrap(), Some(7));
+        // Tables are separate namespaces.
+        assert_eq!(store.get_raw(Table::StateNodes, b"k").unwrap(), None);
+        let mut batch = WriteBatch::new();
+        batch.delete_raw(Table::State, b"k".to_vec());
+        store.write(batch).unwrap();
+        assert_eq!(store.get_raw(Table::State, b"k").unwrap(), None);
+        // A corrupt value is an error, not a panic.
+        let mut batch = WriteBatch::new();
+        batch.put_raw(Table::BlockHashes, codec::encode(&Hash::ZERO), vec![1, 2]);
+        store.write(batch).unwrap();
+        assert!(matches!(
+            store.get::<BlockHashes>(&Hash::ZERO),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn memory_store() {
+        exercise(Arc::new(MemStore::default()));
+    }
+
+    #[test]
+    fn rocks_store_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        exercise(Arc::new(RocksStore::open(dir.path()).unwrap()));
+        let reopened = ChainStore::new(Arc::new(RocksStore::open(dir.path()).unwrap()));
+        assert_eq!(reopened.head_number().unwrap(), Some(7));
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of joule-ledger (one binary, see STYLE.md).
+
+mod crash;
