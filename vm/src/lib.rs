@@ -22,6 +22,8 @@
 //! [`examples`] holds the example jobs (hash chain, prime sieve, matrix multiply, Mandelbrot,
 //! pointer chase), built from `vm/jobs` for `wasm32-unknown-unknown` by `vm/build.rs`.
 
+#![warn(missing_docs)]
+
 pub mod abi;
 mod artifacts;
 pub mod engine;

@@ -47,6 +47,24 @@ fn wasm_output_equals_native_output() {
 }
 
 #[test]
+fn wasm_output_equals_native_output_on_the_sample_inputs() {
+    // The sample inputs are large enough to overflow 32-bit arithmetic where a kernel is careless
+    // (the sieve once computed `i * i` in a wasm32 usize).
+    let vm = vm();
+    for e in examples::ALL {
+        let o = vm
+            .execute(e.wasm, e.sample_input, &Limits::default())
+            .expect("runs");
+        assert_eq!(
+            o.output,
+            native(e.name)(e.sample_input),
+            "{}: wasm and native differ",
+            e.name
+        );
+    }
+}
+
+#[test]
 fn known_answers() {
     let vm = vm();
     // 1229 primes below 10 000, the largest 9973, their sum 5 736 396.
@@ -57,6 +75,16 @@ fn known_answers() {
     expected.extend_from_slice(&9973u32.to_le_bytes());
     expected.extend_from_slice(&5_736_396u64.to_le_bytes());
     assert_eq!(o.output, expected);
+    // The sample: 148 933 primes below 2 000 000, the largest 1 999 993, their sum 142 913 828 922.
+    let o = vm.execute(
+        examples::PRIMES,
+        examples::by_name("primes").expect("exists").sample_input,
+        &Limits::default(),
+    );
+    let mut expected = 148_933u32.to_le_bytes().to_vec();
+    expected.extend_from_slice(&1_999_993u32.to_le_bytes());
+    expected.extend_from_slice(&142_913_828_922u64.to_le_bytes());
+    assert_eq!(o.expect("runs").output, expected);
     // Zero iterations of the hash chain is Keccak-256 of the seed.
     let o = vm
         .execute(examples::HASH_CHAIN, b"\0\0\0\0", &Limits::default())
@@ -76,7 +104,10 @@ fn mandelbrot_is_a_pgm_image() {
     assert_eq!(o.output.len(), header.len() + 64 * 48);
     let pixels = &o.output[header.len()..];
     assert!(pixels.contains(&0), "some pixels are inside the set");
-    assert!(pixels.iter().any(|&p| p > 200), "some pixels escape fast");
+    assert!(
+        pixels.iter().any(|&p| p > 200),
+        "pixels near the boundary are bright"
+    );
     if let Some(dir) = std::env::var_os("JOULE_VM_WRITE_IMAGE") {
         std::fs::write(std::path::Path::new(&dir).join("mandelbrot.pgm"), &o.output)
             .expect("write image");

@@ -47,7 +47,8 @@ pub fn run(input: &[u8]) -> Vec<u8> {
                 zr = zr2 - zi2 + cr;
                 i += 1;
             }
-            // Inside the set is black; outside, brighter the faster it escapes (square-root ramp).
+            // Inside the set is black; outside, brighter the longer it takes to escape (a cubic
+            // ramp), so the boundary of the set glows.
             let shade = if i == max_iter {
                 0
             } else {

@@ -18,10 +18,12 @@ pub fn run(input: &[u8]) -> Vec<u8> {
             count += 1;
             largest = i as u32;
             sum += i as u64;
-            let mut j = i * i;
-            while j < limit {
-                composite[j] = true;
-                j += i;
+            // In u64: `i * i` and `j + i` overflow a 32-bit usize on wasm32.
+            let (step, end) = (i as u64, limit as u64);
+            let mut j = step * step;
+            while j < end {
+                composite[j as usize] = true;
+                j += step;
             }
         }
         i += 1;
