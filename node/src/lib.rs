@@ -1,1 +1,3 @@
 //! joule node
+
+pub mod job;
