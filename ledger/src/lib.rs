@@ -9,6 +9,7 @@
 
 pub mod block;
 pub mod codec;
+pub mod consensus;
 pub mod crypto;
 pub mod merkle;
 pub mod primitives;
