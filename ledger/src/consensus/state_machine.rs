@@ -11,7 +11,6 @@ use super::validate;
 use super::votes::{Added, VoteBook};
 use super::wal::{Lock, PersistedState, SafetyStore, Step, ValidBlock};
 use super::{ChainTip, Clock, ConsensusConfig, ConsensusHost, Output, Timeout, TimeoutKind};
-use crate::block::Block;
 use crate::crypto::SecretKey;
 use crate::primitives::{Address, BlockNumber, Hash, Round};
 use crate::vote::SignedVote;

@@ -6,40 +6,48 @@ use super::messages::Evidence;
 use crate::primitives::{Address, Hash, Round};
 use crate::vote::{SignedVote, VoteKind};
 
+/// Distinct values counted per voter, round and step. Algorithm 1 counts messages per value, so
+/// an equivocating voter's votes count once for each value it signed (quorum intersection still
+/// holds with at most f such voters); honest nodes need this to see a polka that a Byzantine
+/// voter showed only to some of them. Beyond this many values, further ones are not counted.
+const MAX_VALUES_PER_VOTER: usize = 4;
+
 /// Votes and senders of one round.
 #[derive(Debug, Default)]
 pub(crate) struct RoundVotes {
-    prevotes: BTreeMap<Address, SignedVote>,
-    precommits: BTreeMap<Address, SignedVote>,
+    /// Per voter, its distinct votes in arrival order.
+    prevotes: BTreeMap<Address, Vec<SignedVote>>,
+    precommits: BTreeMap<Address, Vec<SignedVote>>,
     /// Everyone who sent a verified message (proposal or vote) in this round (line 55).
     senders: BTreeSet<Address>,
 }
 
 impl RoundVotes {
-    fn of(&self, kind: VoteKind) -> &BTreeMap<Address, SignedVote> {
+    fn of(&self, kind: VoteKind) -> &BTreeMap<Address, Vec<SignedVote>> {
         match kind {
             VoteKind::Prevote => &self.prevotes,
             VoteKind::Precommit => &self.precommits,
         }
     }
 
-    /// Votes of `kind` for `block` (`None`: nil).
-    pub(crate) fn count(&self, kind: VoteKind, block: Option<Hash>) -> usize {
-        self.of(kind)
-            .values()
-            .filter(|v| v.vote.block == block)
-            .count()
+    fn all(&self, kind: VoteKind) -> impl Iterator<Item = &SignedVote> {
+        self.of(kind).values().flatten()
     }
 
-    /// Votes of `kind` for anything (Algorithm 1's `*`).
+    /// Voters with a vote of `kind` for `block` (`None`: nil).
+    pub(crate) fn count(&self, kind: VoteKind, block: Option<Hash>) -> usize {
+        self.all(kind).filter(|v| v.vote.block == block).count()
+    }
+
+    /// Voters with a vote of `kind` for anything (Algorithm 1's `*`).
     pub(crate) fn total(&self, kind: VoteKind) -> usize {
         self.of(kind).len()
     }
 
-    /// Blocks (not nil) that have at least `threshold` votes of `kind`.
+    /// Blocks (not nil) that have votes of `kind` from at least `threshold` voters.
     pub(crate) fn blocks_with(&self, kind: VoteKind, threshold: usize) -> Vec<Hash> {
         let mut tally: BTreeMap<Hash, usize> = BTreeMap::new();
-        for hash in self.of(kind).values().filter_map(|v| v.vote.block) {
+        for hash in self.all(kind).filter_map(|v| v.vote.block) {
             *tally.entry(hash).or_default() += 1;
         }
         tally
@@ -49,10 +57,9 @@ impl RoundVotes {
             .collect()
     }
 
-    /// The signed votes of `kind` for `block`.
+    /// The signed votes of `kind` for `block`, one per voter.
     pub(crate) fn votes_for(&self, kind: VoteKind, block: Option<Hash>) -> Vec<SignedVote> {
-        self.of(kind)
-            .values()
+        self.all(kind)
             .filter(|v| v.vote.block == block)
             .copied()
             .collect()
@@ -71,8 +78,8 @@ pub(crate) enum Added {
     New,
     /// Exactly this vote was already counted.
     Duplicate,
-    /// The voter already voted differently in this round and step: the first vote stays counted.
-    /// Carries evidence the first time a voter is caught in a round and step.
+    /// The voter already voted differently in this round and step. Carries evidence the first
+    /// time a voter is caught in a round and step.
     Conflict(Option<Box<Evidence>>),
 }
 
@@ -89,7 +96,7 @@ impl VoteBook {
         self.rounds
             .get(&vote.vote.round)
             .and_then(|r| r.of(vote.vote.kind).get(&vote.voter))
-            .is_some_and(|v| v == vote)
+            .is_some_and(|votes| votes.contains(vote))
     }
 
     /// Adds a verified vote.
@@ -101,27 +108,25 @@ impl VoteBook {
             VoteKind::Prevote => &mut round.prevotes,
             VoteKind::Precommit => &mut round.precommits,
         };
-        match map.get(&vote.voter) {
-            None => {
-                map.insert(vote.voter, vote);
-                Added::New
-            }
-            Some(first) if *first == vote => Added::Duplicate,
-            Some(first) if first.vote == vote.vote => {
-                // Same vote, another valid signature (ECDSA nonces differ): not a conflict.
-                Added::Duplicate
-            }
-            Some(first) => {
-                let first = *first;
-                let evidence = self.caught.insert(key).then(|| {
-                    Box::new(Evidence::ConflictingVotes {
-                        first,
-                        second: vote,
-                    })
-                });
-                Added::Conflict(evidence)
-            }
+        let votes = map.entry(vote.voter).or_default();
+        let Some(first) = votes.first().copied() else {
+            votes.push(vote);
+            return Added::New;
+        };
+        // The same vote again (possibly with another valid signature) is no conflict.
+        if votes.iter().any(|v| v.vote == vote.vote) {
+            return Added::Duplicate;
         }
+        if votes.len() < MAX_VALUES_PER_VOTER {
+            votes.push(vote);
+        }
+        let evidence = self.caught.insert(key).then(|| {
+            Box::new(Evidence::ConflictingVotes {
+                first,
+                second: vote,
+            })
+        });
+        Added::Conflict(evidence)
     }
 
     /// Records that `sender` sent a verified proposal in `round`.
@@ -174,8 +179,10 @@ mod tests {
             Added::Conflict(None)
         );
         let round = book.round(2).unwrap();
+        // Key 0 equivocated: it counts once for each value it signed, once among voters.
         assert_eq!(round.count(VoteKind::Prevote, x), 2);
-        assert_eq!(round.count(VoteKind::Prevote, None), 1);
+        assert_eq!(round.count(VoteKind::Prevote, y), 1);
+        assert_eq!(round.count(VoteKind::Prevote, None), 2);
         assert_eq!(round.total(VoteKind::Prevote), 3);
         assert_eq!(round.total(VoteKind::Precommit), 0);
         assert_eq!(

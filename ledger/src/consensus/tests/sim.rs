@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::harness::*;
+use crate::codec;
 use crate::consensus::{
     Clock, ConsensusConfig, ConsensusError, ConsensusMessage, Decision, Evidence, ManualClock,
     MemorySafetyStore, Output, Proposal, Timeout,
@@ -20,7 +21,7 @@ use crate::primitives::{BlockNumber, Hash};
 use crate::vote::Vote;
 
 const TARGET_HEIGHT: BlockNumber = 10;
-const MAX_EVENTS: usize = 200_000;
+const MAX_EVENTS: usize = 20_000;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Scenario {
@@ -34,6 +35,9 @@ struct Scenario {
     restarts: Option<usize>,
     /// A node that sends conflicting proposals and votes to different peers.
     byzantine: Option<usize>,
+    /// Honest nodes relay every new proposal and vote they accept (gossip), so what one honest
+    /// node saw, all eventually see.
+    gossip: bool,
 }
 
 #[derive(Debug)]
@@ -59,6 +63,8 @@ struct Node {
     /// Incremented at each restart; timers of an earlier life are dropped.
     life: u32,
     decided: BTreeMap<BlockNumber, Hash>,
+    /// Digests of messages already relayed.
+    relayed: BTreeSet<Hash>,
 }
 
 #[derive(Debug)]
@@ -95,6 +101,7 @@ impl Sim {
                     store,
                     life: 0,
                     decided: BTreeMap::new(),
+                    relayed: BTreeSet::new(),
                 }
             })
             .collect();
@@ -289,8 +296,17 @@ impl Sim {
                     return;
                 };
                 let mut sync = None;
-                let out = match machine.handle_message(*message, &mut node.host) {
-                    Ok(out) => out,
+                let mut relay = None;
+                let gossip = self.scenario.gossip
+                    && self.scenario.byzantine != Some(to)
+                    && !matches!(*message, ConsensusMessage::Decision(_));
+                let out = match machine.handle_message((*message).clone(), &mut node.host) {
+                    Ok(out) => {
+                        if gossip && node.relayed.insert(Hash::keccak(&codec::encode(&*message))) {
+                            relay = Some(*message);
+                        }
+                        out
+                    }
                     Err(error) => {
                         self.rejected += 1;
                         // Peers are ahead: fetch the next block with its commit, as the node's
@@ -307,6 +323,11 @@ impl Sim {
                 self.apply(to, out);
                 if let Some(decision) = sync {
                     self.send(to, ConsensusMessage::Decision(Box::new(decision)));
+                }
+                if let Some(message) = relay {
+                    for peer in (0..self.nodes.len()).filter(|p| *p != to) {
+                        self.send(peer, message.clone());
+                    }
                 }
             }
             Event::Timer {
@@ -360,8 +381,19 @@ impl Sim {
             }
             self.step();
         }
-        let heights: Vec<_> = self.nodes.iter().map(|n| n.decided.len()).collect();
-        panic!("LIVENESS: stuck after {MAX_EVENTS} events at heights {heights:?}");
+        let states: Vec<_> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                n.machine
+                    .as_ref()
+                    .map(|m| (m.height(), m.round(), m.step()))
+            })
+            .collect();
+        panic!(
+            "LIVENESS: stuck after {MAX_EVENTS} events at {} ms: {states:?}",
+            self.clock.now_ms() - GENESIS_MS
+        );
     }
 
     /// Every honest authority's signing record: no authority but the Byzantine one equivocated.
@@ -434,6 +466,7 @@ fn stays_safe_and_live_with_an_equivocating_authority() {
         drop: 0.1,
         slow: 0.1,
         byzantine: Some(2),
+        gossip: true,
         ..Scenario::default()
     };
     let (evidence, _) = run_seeds(scenario, 300..316);
