@@ -59,6 +59,19 @@
 //! produced before such a failure are kept and returned by the next call (or
 //! [`Consensus::take_outputs`]).
 //!
+//! What the network layer must provide (the paper's gossip assumption): every proposal and vote
+//! an authority accepts is relayed to the others, and a message is eventually delivered
+//! (retransmit, or call [`Consensus::rebroadcast`] now and then). A node left more than one height
+//! behind gets [`ConsensusError::FutureHeight`]: the driver then syncs blocks with their commits,
+//! either feeding each as a [`ConsensusMessage::Decision`] for the current height, or importing
+//! them and rebuilding the machine with [`Consensus::new`] on the new tip (the safety store keeps
+//! what was signed).
+//!
+//! Votes are counted per value, as in the paper: an authority that signed two values in one round
+//! and step counts once for each (at most a few values per authority are kept), and once among
+//! the voters for "anything". This is what lets honest nodes see a polka that an equivocator
+//! showed to only some of them; quorum intersection still holds with at most `f` equivocators.
+//!
 //! # Safety across restarts
 //!
 //! Before a signed proposal or vote is emitted, the machine saves its signing memory and lock

@@ -173,7 +173,16 @@ impl<S: SafetyStore, C: Clock> Consensus<S, C> {
         if self.step == Step::Propose {
             self.start_round(self.round, host)?;
         } else {
-            // Voted already in this round before a restart: say it again and wait for peers.
+            // Voted already in this round before a restart: count our votes again, say them
+            // again, and let the rules (and the timeouts they schedule) take it from there.
+            let height = self.height;
+            for vote in [self.signed.prevote, self.signed.precommit]
+                .into_iter()
+                .flatten()
+                .filter(|v| v.vote.height == height)
+            {
+                self.count(vote);
+            }
             let resend = self.rebroadcast();
             self.outputs.extend(resend);
         }

@@ -113,3 +113,42 @@ fn restarted_node_keeps_its_lock() {
     );
     assert_eq!(m.locked().map(|l| (l.round, l.block_hash)), Some((0, xh)));
 }
+
+/// A single authority that crashed after prevoting (its block lost with it) recovers: its own
+/// prevote counts again, the prevote and precommit timeouts move it to round 1, where it decides.
+#[test]
+fn single_authority_recovers_after_a_restart_mid_round() {
+    use crate::consensus::{PersistedState, SafetyStore, Timeout};
+    let keys = keys(1);
+    let mut store = MemorySafetyStore::new();
+    let lost = crate::primitives::Hash::keccak(b"block lost in the crash");
+    let mut state = PersistedState::new(1);
+    state.step = Step::Prevote;
+    state.prevote = Some(vote(&keys[0], VoteKind::Prevote, 1, 0, Some(lost)));
+    store.save(&state).unwrap();
+    let clock = ManualClock::new(NOW);
+    let (mut m, mut host) = machine(&keys, 0, genesis(), store, clock.clone());
+    let start = m.start_height(&mut host).unwrap();
+    let mut pending: Vec<Timeout> = timeouts(&start);
+    let mut signed = sent_votes(&start);
+    for _ in 0..4 {
+        let t = pending.remove(0);
+        clock.set(t.deadline_ms);
+        let out = m.handle_timeout(t, &mut host).unwrap();
+        signed.extend(sent_votes(&out));
+        pending.extend(timeouts(&out));
+        if let Some(crate::consensus::Output::Decided(d)) = out.last() {
+            assert_eq!((d.block.header.number, d.commit.round), (1, 1));
+            let persisted = state.prevote.expect("set above; qed");
+            assert!(
+                signed
+                    .iter()
+                    .filter(|v| v.vote.round == 0 && v.vote.kind == VoteKind::Prevote)
+                    .all(|v| *v == persisted),
+                "a second prevote in round 0: {signed:?}"
+            );
+            return;
+        }
+    }
+    panic!("no decision after the restart");
+}
