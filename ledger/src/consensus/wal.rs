@@ -3,8 +3,9 @@
 //! Before the state machine emits a proposal or vote it signed, it saves a [`PersistedState`]
 //! that records the message and its lock through a [`SafetyStore`]; if the save fails the message
 //! is not sent. On start it loads that state back: it resumes the same height, round and step with
-//! its lock, and [`PersistedState::check_vote`] and [`PersistedState::check_proposal`] refuse anything that is not strictly after the
-//! last signed `(height, round, step)` unless it is that very message again.
+//! its lock, and [`PersistedState::check_vote`] and [`PersistedState::check_proposal`] refuse
+//! anything that is not strictly after the last signed `(height, round, step)` unless it is that
+//! very message again.
 
 use std::convert::Infallible;
 use std::sync::Arc;
