@@ -4,4 +4,5 @@
 mod harness;
 mod rejections;
 mod restart;
+mod rules;
 mod sim;
