@@ -428,11 +428,11 @@ fn run_seeds(scenario: Scenario, seeds: std::ops::Range<u64>) -> (usize, usize) 
 #[test]
 fn commits_with_loss_and_reordering() {
     let scenario = Scenario {
-        drop: 0.2,
+        drop: 0.25,
         slow: 0.05,
         ..Scenario::default()
     };
-    let (evidence, _) = run_seeds(scenario, 0..12);
+    let (evidence, _) = run_seeds(scenario, 0..16);
     assert_eq!(evidence, 0);
 }
 
@@ -444,7 +444,7 @@ fn commits_with_a_silent_proposer() {
         crashed: Some(3),
         ..Scenario::default()
     };
-    let (_, late_rounds) = run_seeds(scenario, 100..110);
+    let (_, late_rounds) = run_seeds(scenario, 100..112);
     assert!(late_rounds > 0, "node 3's rounds must have timed out");
 }
 
@@ -456,7 +456,7 @@ fn commits_across_a_crash_and_restart() {
         restarts: Some(1),
         ..Scenario::default()
     };
-    let (evidence, _) = run_seeds(scenario, 200..212);
+    let (evidence, _) = run_seeds(scenario, 200..216);
     assert_eq!(evidence, 0, "a restarted node must not equivocate");
 }
 
@@ -469,6 +469,6 @@ fn stays_safe_and_live_with_an_equivocating_authority() {
         gossip: true,
         ..Scenario::default()
     };
-    let (evidence, _) = run_seeds(scenario, 300..316);
+    let (evidence, _) = run_seeds(scenario, 300..320);
     assert!(evidence > 0, "honest nodes must catch the equivocation");
 }
