@@ -1,9 +1,11 @@
 //! Four authorities on a simulated network: a deterministic, seeded discrete-event scheduler
 //! delivers messages with random latency (reordering), loses and resends them (eventual
-//! delivery), crashes and restarts nodes, and lets one node equivocate. The manual clock jumps to
-//! the next event, so timeouts race the messages. Over many seeds: no two honest nodes ever
-//! commit different blocks at a height (safety), honest nodes never sign conflicting messages,
-//! and the up nodes reach height 10 (liveness).
+//! delivery), crashes and restarts nodes, and lets one node equivocate. Like a node's network
+//! layer it also resends each node's current-round messages now and then, relays what honest
+//! nodes accept (gossip, in the Byzantine scenario) and syncs a node left two heights behind.
+//! The manual clock jumps to the next event, so timeouts race the messages. Over many seeds: no
+//! two honest nodes ever commit different blocks at a height (safety), honest nodes never sign
+//! conflicting messages, and the up nodes reach height 10 (liveness).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +24,9 @@ use crate::vote::Vote;
 
 const TARGET_HEIGHT: BlockNumber = 10;
 const MAX_EVENTS: usize = 20_000;
+/// How often each node resends its current-round messages, as a gossip layer does for peers
+/// that missed them (messages a node rejected while it was down or behind are otherwise lost).
+const RESEND_MS: u64 = 2_000;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Scenario {
@@ -53,6 +58,8 @@ enum Event {
     },
     Crash(usize),
     Restart(usize),
+    /// The node's gossip layer resends its current-round messages.
+    Resend(usize),
 }
 
 #[derive(Debug)]
@@ -128,6 +135,8 @@ impl Sim {
         }
         for i in 0..sim.nodes.len() {
             sim.start(i);
+            let at = GENESIS_MS + sim.rng.random_range(0..RESEND_MS);
+            sim.push(at, Event::Resend(i));
         }
         sim
     }
@@ -343,6 +352,15 @@ impl Sim {
                     .handle_timeout(timeout, &mut node.host)
                     .expect("timeout; qed");
                 self.apply(i, out);
+            }
+            Event::Resend(i) => {
+                let resend = self.nodes[i]
+                    .machine
+                    .as_ref()
+                    .map(|m| m.rebroadcast())
+                    .unwrap_or_default();
+                self.apply(i, resend);
+                self.push(at + RESEND_MS, Event::Resend(i));
             }
             Event::Crash(i) => self.nodes[i].machine = None,
             Event::Restart(i) => {
