@@ -203,3 +203,81 @@ impl Evidence {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::Header;
+    use crate::vote::{Vote, VoteKind};
+
+    fn block(key: &SecretKey) -> Block {
+        let header = Header {
+            parent_hash: Hash::keccak(b"parent"),
+            number: 1,
+            round: 0,
+            timestamp_ms: 5,
+            proposer: key.address(),
+            tx_root: crate::block::tx_root(&[]),
+            receipt_root: Hash::ZERO,
+            state_root: Hash::ZERO,
+            last_commit: None,
+        };
+        let seal = header.seal(key, 3);
+        Block {
+            header,
+            seal,
+            txs: vec![],
+        }
+    }
+
+    #[test]
+    fn messages_round_trip_and_proposals_verify() {
+        let key = SecretKey::from_seed("proposer");
+        let proposal = Proposal {
+            height: 1,
+            round: 2,
+            block: block(&key),
+            valid_round: Some(1),
+        }
+        .sign(&key, 3);
+        assert_eq!(
+            proposal
+                .proposal
+                .payload()
+                .verify(&proposal.signature, key.address(), 3),
+            Ok(())
+        );
+        assert!(
+            proposal
+                .proposal
+                .payload()
+                .verify(&proposal.signature, key.address(), 4)
+                .is_err()
+        );
+        let vote = Vote {
+            kind: VoteKind::Prevote,
+            height: 1,
+            round: 2,
+            block: None,
+        }
+        .sign(&key, 3);
+        let decision = Decision {
+            block: block(&key),
+            commit: Commit {
+                height: 1,
+                round: 0,
+                block_hash: block(&key).hash(),
+                signatures: vec![],
+            },
+        };
+        for message in [
+            ConsensusMessage::Proposal(Box::new(proposal)),
+            ConsensusMessage::Vote(vote),
+            ConsensusMessage::Decision(Box::new(decision)),
+        ] {
+            let bytes = codec::encode(&message);
+            assert_eq!(codec::decode::<ConsensusMessage>(&bytes).unwrap(), message);
+            assert!(codec::decode::<ConsensusMessage>(&bytes[..bytes.len() - 1]).is_err());
+        }
+    }
+}
