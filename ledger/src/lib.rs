@@ -10,6 +10,7 @@
 pub mod block;
 pub mod chain;
 pub mod codec;
+pub mod consensus;
 pub mod crypto;
 pub mod executor;
 pub mod genesis;
