@@ -1,0 +1,62 @@
+//! Command-line interface: one subcommand per job a person does with Joule.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::dev::DevArgs;
+
+/// Joule: a peer-to-peer compute market on a proof-of-authority chain.
+#[derive(Debug, Parser)]
+#[command(name = "joule", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a one-process development chain: an authority committing blocks into RocksDB.
+    Dev(DevArgs),
+    /// Work with WASM job modules locally (try a job before paying for it).
+    Job(crate::job::JobArgs),
+}
+
+/// Parses the process arguments and runs the command; errors print with their causes.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dev(args) => crate::dev::run(args),
+        Command::Job(args) => crate::job::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dev_defaults() {
+        let cli = Cli::try_parse_from(["joule", "dev"]).unwrap();
+        let Command::Dev(args) = cli.command else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(args.datadir, None);
+        assert_eq!(args.until_block, None);
+    }
+}

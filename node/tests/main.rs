@@ -1,0 +1,5 @@
+//! Integration tests of the `joule` node (one binary, see STYLE.md).
+
+mod consensus;
+mod dev;
+mod job_run;
