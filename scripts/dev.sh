@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's first command: set up the machine, build, and run `joule dev`
+# (one authority committing blocks into an embedded RocksDB). Extra arguments go to `joule dev`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/joule-target}"
+scripts/setup.sh
+exec cargo run --locked -p joule-node --bin joule -- dev "$@"
