@@ -1,6 +1,6 @@
 //! Example jobs: native Rust vs wasmtime without fuel vs wasmtime with fuel (with and without the
 //! watchdog's epoch checks) vs the wasmi interpreter with fuel; job start-up from a cached module;
-//! compile time of each example. Results and the command line are in `vm/BENCHMARKS.md`.
+//! compile time of each example. Results and the command line are in the root `BENCHMARKS.md`.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use joule_vm::{Limits, Metering, Vm, VmConfig, examples};
