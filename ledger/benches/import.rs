@@ -20,7 +20,6 @@ fn prepare(net: &TestNet) -> Vec<(Vec<u8>, Commit)> {
     let chain = net.memory_chain();
     let mut out = Vec::new();
     for b in 0..BLOCKS {
-        let head = chain.head();
         let txs = (0..TXS)
             .map(|i| {
                 let from = &net.users[i % USERS];
@@ -30,24 +29,8 @@ fn prepare(net: &TestNet) -> Vec<(Vec<u8>, Commit)> {
                     .unwrap()
             })
             .collect();
-        let last = if head.number == 0 {
-            None
-        } else {
-            chain.commit(head.number).unwrap()
-        };
-        let built = chain
-            .build_block(
-                net.proposer_key(head.number + 1, 0),
-                0,
-                head.timestamp_ms + 1000,
-                last,
-                txs,
-            )
-            .unwrap();
-        assert!(built.rejected.is_empty());
-        let block = built.executed.block.clone();
-        let commit = net.commit(&block, 1);
-        chain.commit_block(built.executed, commit.clone()).unwrap();
+        let block = net.produce_block(&chain, txs);
+        let commit = chain.commit(block.header.number).unwrap().unwrap();
         out.push((codec::encode(&block), commit));
     }
     out

@@ -14,27 +14,7 @@ fn verified(net: &TestNet, txs: Vec<SignedTransaction>) -> Vec<VerifiedTransacti
 
 /// Builds and commits block `head + 1` with `txs` on `chain`; returns it.
 fn produce(net: &TestNet, chain: &Chain, txs: Vec<SignedTransaction>) -> Block {
-    let head = chain.head();
-    let number = head.number + 1;
-    let last_commit = if head.number == 0 {
-        None
-    } else {
-        chain.commit(head.number).unwrap()
-    };
-    let built = chain
-        .build_block(
-            net.proposer_key(number, 0),
-            0,
-            head.timestamp_ms + 1000,
-            last_commit,
-            verified(net, txs),
-        )
-        .unwrap();
-    let block = built.executed.block.clone();
-    chain
-        .commit_block(built.executed, net.commit(&block, net.authorities.len()))
-        .unwrap();
-    block
+    net.produce_block(chain, verified(net, txs))
 }
 
 fn supply(chain: &Chain, who: &[Address]) -> u128 {

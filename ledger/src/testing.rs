@@ -10,7 +10,7 @@ use crate::crypto::SecretKey;
 use crate::genesis::{Genesis, GenesisBalance};
 use crate::primitives::{Address, Amount};
 use crate::store::ChainStore;
-use crate::tx::{Call, SignedTransaction, Transaction};
+use crate::tx::{Call, SignedTransaction, Transaction, VerifiedTransaction};
 use crate::vote::{Commit, Vote, VoteKind};
 
 /// A test network: authority keys, funded user keys and the genesis naming them.
@@ -99,6 +99,39 @@ impl TestNet {
             &votes,
             &set,
         )
+    }
+
+    /// Builds block `head + 1` of `chain` from `txs` (all of which must be includable) as the
+    /// round-0 proposer, one block time after the head, and commits it with every authority's
+    /// precommit. Returns the block.
+    pub fn produce_block(&self, chain: &Chain, txs: Vec<VerifiedTransaction>) -> Block {
+        let head = chain.head();
+        let number = head.number + 1;
+        let last_commit = if head.number == 0 {
+            None
+        } else {
+            Some(
+                chain
+                    .commit(head.number)
+                    .expect("store readable")
+                    .expect("head has a commit; qed"),
+            )
+        };
+        let built = chain
+            .build_block(
+                self.proposer_key(number, 0),
+                0,
+                head.timestamp_ms + self.genesis.block_time_ms,
+                last_commit,
+                txs,
+            )
+            .expect("block builds");
+        assert!(built.rejected.is_empty(), "rejected: {:?}", built.rejected);
+        let block = built.executed.block.clone();
+        chain
+            .commit_block(built.executed, self.commit(&block, self.authorities.len()))
+            .expect("block commits");
+        block
     }
 
     /// A signed transfer.

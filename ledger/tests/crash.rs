@@ -41,8 +41,7 @@ fn child_writer() {
     let net = net();
     let chain = open(std::path::Path::new(&dir));
     loop {
-        let head = chain.head();
-        let number = head.number + 1;
+        let number = chain.head().number + 1;
         let txs: Vec<_> = (0..TXS_PER_BLOCK)
             .map(|i| {
                 let from = &net.users[(i as usize) % USERS];
@@ -54,25 +53,7 @@ fn child_writer() {
                     .unwrap()
             })
             .collect();
-        let last_commit = if head.number == 0 {
-            None
-        } else {
-            chain.commit(head.number).unwrap()
-        };
-        let built = chain
-            .build_block(
-                net.proposer_key(number, 0),
-                0,
-                head.timestamp_ms + 1000,
-                last_commit,
-                txs,
-            )
-            .unwrap();
-        assert!(built.rejected.is_empty(), "{:?}", built.rejected);
-        let block = built.executed.block.clone();
-        chain
-            .commit_block(built.executed, net.commit(&block, 1))
-            .unwrap();
+        net.produce_block(&chain, txs);
         println!("committed {number}");
     }
 }

@@ -17,13 +17,16 @@ use super::{Account, StateKey};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Checkpoint(usize);
 
+/// A pending value: `Some(bytes)`, or `None` for deleted.
+type Pending = Option<Vec<u8>>;
+
 /// Pending state changes over the committed state.
 #[derive(Debug)]
 pub struct StateOverlay {
     store: ChainStore,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: BTreeMap<Vec<u8>, Pending>,
     /// (key, what `writes` held for it before) in write order.
-    journal: Vec<(Vec<u8>, Option<Option<Vec<u8>>>)>,
+    journal: Vec<(Vec<u8>, Option<Pending>)>,
 }
 
 impl StateOverlay {

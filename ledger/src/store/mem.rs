@@ -6,10 +6,12 @@ use parking_lot::RwLock;
 
 use super::{BatchOp, KvStore, StoreError, Table, WriteBatch};
 
+type Map = BTreeMap<(Table, Vec<u8>), Vec<u8>>;
+
 /// A [`KvStore`] in a `BTreeMap`; batches apply under one lock, so they are atomic too.
 #[derive(Debug, Default)]
 pub struct MemStore {
-    map: RwLock<BTreeMap<(Table, Vec<u8>), Vec<u8>>>,
+    map: RwLock<Map>,
 }
 
 impl KvStore for MemStore {
