@@ -123,6 +123,9 @@ impl<'de> serde::Deserialize<'de> for Signature {
 }
 
 impl Signature {
+    /// Encoded length in bytes.
+    pub const LEN: usize = 65;
+
     /// Recovers the signer's address from a signature over `digest`, rejecting malleable and
     /// malformed signatures.
     pub fn recover(&self, digest: &Hash) -> Result<Address, SignatureError> {

@@ -109,11 +109,12 @@ impl SignedTransaction {
                 got: self.tx.chain_id,
             });
         }
-        let sender = self.signature.recover_payload(
-            Domain::Transaction,
-            self.tx.chain_id,
-            &codec::encode(&self.tx),
-        )?;
+        // The signed bytes are `encode(tx) ‖ signature` (a fixed 65 bytes), so the payload the
+        // signature covers is a prefix of what was already encoded: no second encoding.
+        let payload = &encoded[..encoded.len() - Signature::LEN];
+        let sender =
+            self.signature
+                .recover_payload(Domain::Transaction, self.tx.chain_id, payload)?;
         Ok(VerifiedTransaction {
             hash: Hash::keccak(&encoded),
             encoded_len: encoded.len(),
