@@ -140,6 +140,100 @@ pub enum Event {
         #[serde(with = "crate::primitives::serde_helpers::amount")]
         amount: Amount,
     },
+    /// Credits moved into (positive) or out of a provider's bonded stake.
+    Stake {
+        /// The provider.
+        provider: Address,
+        /// Credits bonded from its balance (`RegisterProvider`, `AddStake`).
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        bonded: Amount,
+        /// Credits that started unbonding.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        unbonding: Amount,
+        /// Credits withdrawn to its balance.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        withdrawn: Amount,
+    },
+    /// A module or input was stored on chain.
+    Published {
+        /// Its Keccak-256 hash (a module's code hash).
+        hash: Hash,
+        /// Its size in bytes.
+        size: u64,
+        /// Whether it is a module (else an input).
+        module: bool,
+    },
+    /// A provider took a job; escrow and collateral are locked.
+    Matched {
+        /// The job (its bid's id).
+        job: Hash,
+        /// The provider.
+        provider: Address,
+        /// Its price per fuel.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        price_per_fuel: Amount,
+        /// Collateral locked from its stake.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        collateral: Amount,
+        /// Escrow locked from the requester for this replica.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        escrow: Amount,
+    },
+    /// A job moved to a new phase (its name as in the job's state).
+    JobPhase {
+        /// The job.
+        job: Hash,
+        /// The new phase.
+        phase: String,
+    },
+    /// A provider committed or revealed.
+    ResultSubmitted {
+        /// The job.
+        job: Hash,
+        /// The provider.
+        provider: Address,
+        /// The revealed result, `None` for a commitment.
+        result: Option<crate::tx::JobResult>,
+    },
+    /// The chain re-executed a job and found this result.
+    Arbitrated {
+        /// The job.
+        job: Hash,
+        /// Why it was re-executed: "disagreement", "challenge" or "audit".
+        cause: String,
+        /// The verdict.
+        result: crate::tx::JobResult,
+    },
+    /// Stake taken from a provider.
+    Slashed {
+        /// The job.
+        job: Hash,
+        /// The provider.
+        provider: Address,
+        /// Total taken.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        amount: Amount,
+        /// Who received the reward share.
+        beneficiary: Address,
+        /// The reward share.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        reward: Amount,
+        /// The burned rest.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        burned: Amount,
+    },
+    /// Credits paid out of a job's escrow or a challenge bond.
+    Paid {
+        /// The job.
+        job: Hash,
+        /// Payee (a provider, the requester refunded, a challenger).
+        to: Address,
+        /// Credits.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        amount: Amount,
+        /// "payment", "refund", "bond" or "fee".
+        kind: String,
+    },
 }
 
 /// What executing one transaction did.

@@ -145,16 +145,20 @@ impl Executor for TransferExecutor {
         ctx: &BlockContext,
         tx: &VerifiedTransaction,
     ) -> Result<Receipt, ExecError> {
+        let Call::Transfer { to, amount } = &tx.tx().call else {
+            return Err(ExecError::Unsupported(
+                "this chain runs the transfer-only executor; market calls need joule-contracts"
+                    .into(),
+            ));
+        };
         charge_fee(state, ctx, tx)?;
         let checkpoint = state.checkpoint();
-        let (status, events) = match &tx.tx().call {
-            Call::Transfer { to, amount } => match transfer(state, tx.sender(), *to, *amount)? {
-                Ok(event) => (TxStatus::Success, vec![event]),
-                Err(reason) => {
-                    state.revert_to(checkpoint);
-                    (TxStatus::Failed { reason }, Vec::new())
-                }
-            },
+        let (status, events) = match transfer(state, tx.sender(), *to, *amount)? {
+            Ok(event) => (TxStatus::Success, vec![event]),
+            Err(reason) => {
+                state.revert_to(checkpoint);
+                (TxStatus::Failed { reason }, Vec::new())
+            }
         };
         Ok(Receipt {
             tx_hash: tx.hash(),

@@ -46,6 +46,7 @@ impl TestNet {
             block_time_ms: 1000,
             authorities: authorities.iter().map(|k| k.address()).collect(),
             balances,
+            market: Default::default(),
         };
         TestNet {
             authorities,

@@ -9,6 +9,7 @@ use bincode::{Decode, Encode};
 
 use crate::codec;
 use crate::crypto::{Domain, SecretKey, Signature, SignatureError};
+use crate::order::{SignedBid, SignedOffer};
 use crate::primitives::{Address, Amount, ChainId, Hash, Nonce};
 
 /// Largest encoded signed transaction accepted anywhere.
@@ -27,6 +28,98 @@ pub enum Call {
         #[serde(with = "crate::primitives::serde_helpers::amount")]
         amount: Amount,
     },
+    /// Become a provider, bonding `stake` from the sender's balance.
+    RegisterProvider {
+        /// Credits bonded; at least the genesis minimum stake.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        stake: Amount,
+    },
+    /// Bond more of the sender's balance as provider stake.
+    AddStake {
+        /// Credits added.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        amount: Amount,
+    },
+    /// Start unbonding free stake; it can be withdrawn after the unbonding delay.
+    Unbond {
+        /// Credits to unbond.
+        #[serde(with = "crate::primitives::serde_helpers::amount")]
+        amount: Amount,
+    },
+    /// Move every matured unbonding back to the sender's balance.
+    Withdraw,
+    /// Publish a job module (validated, deduplicated by code hash, fee per byte).
+    PublishModule {
+        /// The WASM bytes.
+        #[serde(with = "crate::primitives::serde_helpers::bytes")]
+        code: Vec<u8>,
+    },
+    /// Publish a job input so bids can name it by hash (deduplicated, fee per byte).
+    PublishInput {
+        /// The input bytes.
+        #[serde(with = "crate::primitives::serde_helpers::bytes")]
+        data: Vec<u8>,
+    },
+    /// A provider takes a bid with its offer; the sender must be the offer's provider.
+    Match {
+        /// The requester's signed bid.
+        bid: SignedBid,
+        /// The provider's signed offer.
+        offer: SignedOffer,
+    },
+    /// A provider commits to its result: `Keccak(status ‖ output hash ‖ fuel used ‖ provider ‖ salt)`.
+    CommitResult {
+        /// The job (its bid's id).
+        job: Hash,
+        /// The commitment.
+        commitment: Hash,
+    },
+    /// A provider opens its commitment.
+    RevealResult {
+        /// The job.
+        job: Hash,
+        /// The result being revealed.
+        result: JobResult,
+        /// The salt of the commitment.
+        salt: Hash,
+        /// The output bytes if they fit the genesis inline cap, else empty.
+        #[serde(with = "crate::primitives::serde_helpers::bytes")]
+        output: Vec<u8>,
+    },
+    /// Dispute a job's agreed result inside its challenge window, posting the genesis bond.
+    Challenge {
+        /// The job.
+        job: Hash,
+    },
+}
+
+/// What a run of a job produced, as providers reveal it and arbitration recomputes it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct JobResult {
+    /// `joule-vm` status class: 0 ok, 1 trap, 2 out of fuel, 3 memory or table limit, 4 output
+    /// too large, 5 aborted.
+    pub status: u8,
+    /// Keccak-256 of the output bytes.
+    pub output_hash: Hash,
+    /// Fuel the run used.
+    pub fuel_used: u64,
+}
+
+impl JobResult {
+    /// The commitment a provider sends before revealing:
+    /// `Keccak(status ‖ output hash ‖ fuel used (8 bytes BE) ‖ provider ‖ salt)`.
+    pub fn commitment(&self, provider: &Address, salt: &Hash) -> Hash {
+        Hash::keccak_concat(&[
+            &[self.status],
+            self.output_hash.as_bytes(),
+            &self.fuel_used.to_be_bytes(),
+            provider.as_bytes(),
+            salt.as_bytes(),
+        ])
+    }
 }
 
 /// An unsigned transaction.

@@ -51,6 +51,7 @@ pub fn dev_genesis() -> Genesis {
         block_time_ms: 1_000,
         authorities: vec![authority.address()],
         balances: [(requester.address(), GenesisBalance(DEV_REQUESTER_BALANCE))].into(),
+        market: Default::default(),
     }
 }
 

@@ -351,6 +351,17 @@ impl Mempool {
 fn cost(tx: &Transaction) -> Option<Amount> {
     let value = match &tx.call {
         Call::Transfer { amount, .. } => *amount,
+        Call::RegisterProvider { stake: amount } | Call::AddStake { amount } => *amount,
+        // Publish fees and challenge bonds depend on genesis parameters; the executor checks
+        // them and fails the call (keeping the fee) if the sender cannot pay.
+        Call::Unbond { .. }
+        | Call::Withdraw
+        | Call::PublishModule { .. }
+        | Call::PublishInput { .. }
+        | Call::Match { .. }
+        | Call::CommitResult { .. }
+        | Call::RevealResult { .. }
+        | Call::Challenge { .. } => 0,
     };
     tx.fee.checked_add(value)
 }

@@ -5,7 +5,7 @@
 
 use bincode::{Decode, Encode};
 
-use crate::primitives::{Address, Amount, Nonce};
+use crate::primitives::{Address, Amount, BlockNumber, Hash, Nonce};
 
 pub mod tree;
 
@@ -26,6 +26,18 @@ pub struct Account {
 pub enum StateKey {
     /// An account.
     Account(Address),
+    /// A provider's stake, unbondings and reputation.
+    Provider(Address),
+    /// A published module's code.
+    Module(Hash),
+    /// A published job input.
+    Input(Hash),
+    /// A job (keyed by its bid's id).
+    Job(Hash),
+    /// The jobs whose next step is due at the end of this block.
+    Due(BlockNumber),
+    /// Chain-wide market totals (escrow, stake, burned) for the conservation check.
+    MarketTotals,
 }
 
 /// Read access to accounts (the mempool and RPC use it to judge transactions).
