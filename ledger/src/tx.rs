@@ -62,10 +62,10 @@ pub enum Call {
     },
     /// A provider takes a bid with its offer; the sender must be the offer's provider.
     Match {
-        /// The requester's signed bid.
-        bid: SignedBid,
+        /// The requester's signed bid (boxed: the largest call by far).
+        bid: Box<SignedBid>,
         /// The provider's signed offer.
-        offer: SignedOffer,
+        offer: Box<SignedOffer>,
     },
     /// A provider commits to its result: `Keccak(status ‖ output hash ‖ fuel used ‖ provider ‖ salt)`.
     CommitResult {

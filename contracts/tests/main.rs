@@ -1,0 +1,6 @@
+//! Integration tests of `joule-contracts`: one binary (see STYLE.md).
+
+mod common;
+mod lifecycle;
+mod properties;
+mod refusals;
