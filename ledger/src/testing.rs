@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::TransferExecutor;
 use crate::block::Block;
 use crate::chain::Chain;
 use crate::crypto::SecretKey;
+use crate::executor::{Executor, TransferExecutor};
 use crate::genesis::{Genesis, GenesisBalance};
 use crate::primitives::{Address, Amount};
 use crate::store::ChainStore;
@@ -57,12 +57,13 @@ impl TestNet {
 
     /// A chain with the transfer executor over an in-memory store.
     pub fn memory_chain(&self) -> Chain {
-        Chain::open(
-            ChainStore::memory(),
-            self.genesis.clone(),
-            Arc::new(TransferExecutor),
-        )
-        .expect("test genesis is valid; qed")
+        self.memory_chain_with(Arc::new(TransferExecutor))
+    }
+
+    /// A chain with `executor` over an in-memory store.
+    pub fn memory_chain_with(&self, executor: Arc<dyn Executor>) -> Chain {
+        Chain::open(ChainStore::memory(), self.genesis.clone(), executor)
+            .expect("test genesis is valid; qed")
     }
 
     /// The key of the proposer of `(number, round)`.

@@ -11,9 +11,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use joule_contracts::MarketExecutor;
 use joule_ledger::genesis::GenesisBalance;
 use joule_ledger::store::{ChainStore, RocksStore};
-use joule_ledger::{Chain, Genesis, SecretKey, TransferExecutor};
+use joule_ledger::{Chain, Genesis, SecretKey};
+use tokio::signal::unix::{SignalKind, signal};
 use tracing::info;
 
 use joule_ledger::mempool::{Mempool, MempoolConfig};
@@ -102,10 +104,13 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     write_key_file(&datadir.join("keys").join("dev-requester.key"), &requester)?;
     let store = RocksStore::open(&datadir.join("db"))
         .with_context(|| format!("opening the chain database in {}", datadir.display()))?;
+    let genesis = dev_genesis();
+    let executor = MarketExecutor::new(genesis.market.clone())
+        .context("starting the VM the market arbitrates with")?;
     let chain = Chain::open(
         ChainStore::new(Arc::new(store)),
-        dev_genesis(),
-        Arc::new(TransferExecutor),
+        genesis,
+        Arc::new(executor),
     )
     .context("opening the chain")?;
     let head = chain.head();
@@ -127,12 +132,19 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     };
     let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::default())));
     runtime.block_on(async move {
+        // Listen before the first block: a signal that arrives before the driver's first poll
+        // must still stop it cleanly (`ctrl_c()` would only register when first polled).
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
         let hub = Arc::new(LocalHub::default());
         let inbox = hub.join(authority.address());
         let driver = Driver::new(Arc::new(chain), authority, mempool, hub, inbox, config)?;
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-            info!(target: "node::dev", "Ctrl-C received, stopping after the current step");
+        let shutdown = async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            info!(target: "node::dev", "stop signal received, stopping after the current step");
         };
         driver.run(shutdown).await
     })?;
