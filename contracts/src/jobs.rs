@@ -212,6 +212,7 @@ pub(crate) fn match_bid(
                 matched_at: now,
                 phase: Phase::Committing,
                 deadline: now.saturating_add(params.commit_blocks),
+                last_reveal: 0,
                 assignments: vec![assignment],
                 challenger: None,
                 result: None,
@@ -371,8 +372,11 @@ pub(crate) fn reveal(
         .iter()
         .filter(|a| a.resolution.is_none())
         .all(|a| a.reveal.is_some());
+    job.last_reveal = now;
     if all_revealed {
-        due::schedule(state, now, id)?;
+        // Not at the end of this block: its parent hash, which the audit draw reads, is known
+        // to whoever sends a reveal into it.
+        due::schedule(state, now + 1, id)?;
     }
     state.set_job(&id, &job);
     Ok(vec![Event::ResultSubmitted {

@@ -18,7 +18,8 @@ use crate::result::{job_limits, result_of};
 use crate::state::{Cause, Job, MarketState, Phase, Resolution};
 
 /// Whether the job is picked for a random audit: `Keccak("joule/v1/audit" ‖ parent hash ‖ job)`
-/// read as a big-endian integer, modulo one million, below `audit_ppm`.
+/// read as a big-endian integer, modulo one million, below `audit_ppm`. The parent is a block
+/// at or after the job's last reveal, so no provider knows the draw when it reveals.
 pub fn audit_selected(parent_hash: &Hash, job: &Hash, audit_ppm: u32) -> bool {
     let h = Hash::keccak_concat(&[b"joule/v1/audit", parent_hash.as_bytes(), job.as_bytes()]);
     let mut first = [0u8; 8];
@@ -94,7 +95,11 @@ impl BlockEnd<'_> {
                         .iter()
                         .any(|a| a.resolution.is_none() && a.reveal.is_none())
                 };
-                if pending(job) && now < job.deadline {
+                // Wait for reveals until the deadline has passed, and in any case until a
+                // block after the last reveal, so the audit draw below reads a parent hash no
+                // revealer knew: otherwise a cheater could hold its reveal back until the
+                // draw misses.
+                if (pending(job) && now <= job.deadline) || now <= job.last_reveal {
                     return Ok(());
                 }
                 for i in 0..job.assignments.len() {
@@ -127,7 +132,7 @@ impl BlockEnd<'_> {
     ) -> Result<(), StoreError> {
         job.phase = Phase::Revealing;
         job.deadline = self.ctx.number.saturating_add(self.params.reveal_blocks);
-        due::schedule(state, job.deadline, *id)
+        due::schedule(state, job.deadline + 1, *id)
     }
 
     /// All reveals are in (or their deadline passed): agree, audit, or arbitrate.

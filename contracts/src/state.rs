@@ -202,6 +202,9 @@ pub struct Job {
     pub phase: Phase,
     /// When the current phase ends at the latest (commit, reveal or challenge deadline).
     pub deadline: BlockNumber,
+    /// Block of the latest reveal. The audit draw waits for a later block, whose parent hash
+    /// no revealer could know when it sent its reveal.
+    pub last_reveal: BlockNumber,
     /// Providers, in match order.
     pub assignments: Vec<Assignment>,
     /// Who challenged, if anyone (its bond is held in [`MarketTotals::bonds`]).

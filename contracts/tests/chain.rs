@@ -153,6 +153,8 @@ fn a_job_is_matched_committed_revealed_audited_and_settled_on_chain() {
         },
     )]);
     ok(&receipts);
+    // The reveal is judged at the end of the next block, whose parent hash no revealer knew.
+    let receipts = node.block(vec![]);
     // The block's final receipt (zero hash) carries the end-of-block events: the audit.
     let end = receipts.last().unwrap();
     assert_eq!(end.tx_hash, Hash::ZERO);

@@ -29,6 +29,9 @@ fn one_honest_provider_is_paid_fuel_used_times_price() {
     assert_eq!(s.m.job(&id).unwrap().phase, Phase::Revealing);
     s.m.reveal(&p, id, s.honest, s.output.clone()).unwrap();
     s.m.end_block();
+    // The reveals are judged a block later (see the audit-dodging test).
+    assert_eq!(s.m.job(&id).unwrap().phase, Phase::Revealing);
+    s.m.end_block();
     let job = s.m.job(&id).unwrap();
     assert_eq!(job.phase, Phase::Challengeable);
     assert_eq!(job.output, s.output);
@@ -63,7 +66,7 @@ fn agreeing_replicas_are_all_paid() {
     for p in s.k.providers.clone() {
         s.m.reveal(&p, id, s.honest, Vec::new()).unwrap();
     }
-    s.m.advance(1 + test_params().challenge_blocks);
+    s.m.advance(2 + test_params().challenge_blocks);
     let job = s.m.job(&id).unwrap();
     assert_eq!(job.phase, Phase::Settled);
     assert!(
@@ -87,6 +90,7 @@ fn disagreement_is_arbitrated_and_the_cheater_slashed() {
     s.m.end_block();
     s.m.reveal(&honest_p, id, s.honest, Vec::new()).unwrap();
     s.m.reveal(&cheat_p, id, bad, Vec::new()).unwrap();
+    s.m.end_block();
     let events = s.m.end_block();
     assert!(
         events.iter().any(
@@ -130,7 +134,7 @@ fn an_upheld_challenge_pays_the_watcher_and_the_requester_pays_nothing() {
     s.m.commit(&cheat, id, bad).unwrap();
     s.m.end_block();
     s.m.reveal(&cheat, id, bad, Vec::new()).unwrap();
-    s.m.end_block();
+    s.m.advance(2);
     assert_eq!(s.m.job(&id).unwrap().phase, Phase::Challengeable);
     s.m.try_call(&s.k.watcher.clone(), Call::Challenge { job: id })
         .unwrap();
@@ -155,7 +159,7 @@ fn a_failed_challenge_loses_its_bond_and_the_provider_is_paid() {
     s.m.commit(&p, id, s.honest).unwrap();
     s.m.end_block();
     s.m.reveal(&p, id, s.honest, Vec::new()).unwrap();
-    s.m.end_block();
+    s.m.advance(2);
     s.m.try_call(&s.k.watcher.clone(), Call::Challenge { job: id })
         .unwrap();
     s.m.end_block();
@@ -186,7 +190,7 @@ fn audits_catch_a_lone_cheater_without_any_watcher() {
     s.m.commit(&cheat, id, bad).unwrap();
     s.m.end_block();
     s.m.reveal(&cheat, id, bad, Vec::new()).unwrap();
-    let events = s.m.end_block();
+    let events = s.m.advance(2);
     assert!(events.iter().any(|e| matches!(
         e,
         joule_ledger::Event::Arbitrated { cause, .. } if cause == "audit"
@@ -237,7 +241,7 @@ fn no_shows_are_slashed_and_the_requester_refunded() {
     let id = s.post(1, &[1], 1);
     s.m.commit(&late, id, s.honest).unwrap();
     s.m.end_block();
-    s.m.advance(test_params().reveal_blocks + 1);
+    s.m.advance(test_params().reveal_blocks + 2);
     let job = s.m.job(&id).unwrap();
     assert_eq!(job.phase, Phase::Expired);
     assert_eq!(job.assignments[0].resolution, Some(Resolution::NoShow));
@@ -282,5 +286,46 @@ fn staking_unbond_and_withdraw() {
     assert_eq!(s.m.provider(&p.address()).unwrap().bonded, STAKE - 1_000);
     s.m.try_call(&p, Call::AddStake { amount: 5 }).unwrap();
     assert_eq!(s.m.provider(&p.address()).unwrap().bonded, STAKE - 995);
+    s.assert_conserved();
+}
+
+#[test]
+fn a_cheater_cannot_time_its_reveal_to_dodge_the_audit() {
+    // The dodger knows the current block's parent hash (anyone does) and reveals only in a
+    // block whose draw would miss. The draw reads a later block's hash, so it is caught at the
+    // audit rate anyway.
+    let params = joule_ledger::genesis::MarketParams {
+        audit_ppm: 500_000,
+        ..test_params()
+    };
+    let mut s = setup_with(params.clone());
+    let cheat = s.k.providers[0].clone();
+    let bad = wrong(s.honest);
+    let jobs = 40;
+    let mut caught = 0;
+    for n in 0..jobs {
+        let id = s.post(1, &[0], n);
+        s.m.commit(&cheat, id, bad).unwrap();
+        s.m.end_block();
+        assert_eq!(s.m.job(&id).unwrap().phase, Phase::Revealing);
+        loop {
+            let job = s.m.job(&id).unwrap();
+            let parent = joule_ledger::Hash::keccak(&(s.m.number - 1).to_be_bytes());
+            let draw_hits = joule_contracts::audit_selected(&parent, &id, params.audit_ppm);
+            if !draw_hits || s.m.number == job.deadline {
+                s.m.reveal(&cheat, id, bad, Vec::new()).unwrap();
+                break;
+            }
+            s.m.end_block();
+        }
+        s.m.advance(2 + params.challenge_blocks);
+        let job = s.m.job(&id).unwrap();
+        assert_eq!(job.phase, Phase::Settled);
+        if job.arbitrated.is_some() {
+            caught += 1;
+        }
+    }
+    // Expected 20 of 40; the binomial standard deviation is about 3.
+    assert!(caught >= 10, "caught {caught} of {jobs}");
     s.assert_conserved();
 }

@@ -282,7 +282,7 @@ fn bad_commits_reveals_and_challenges_are_refused() {
         |e| matches!(e, CallError::InvalidResult(_)),
     );
     s.m.reveal(&p, id, s.honest, Vec::new()).unwrap();
-    s.m.end_block();
+    s.m.advance(2);
     // A provider cannot challenge its own job.
     refused(&mut s, &p, Call::Challenge { job: id }, |e| {
         matches!(e, CallError::SelfChallenge(_))
