@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use parking_lot::RwLock;
 
-use super::{BatchOp, KvStore, StoreError, Table, WriteBatch};
+use super::{BatchOp, KeyValue, KvStore, StoreError, Table, WriteBatch};
 
 type Map = BTreeMap<(Table, Vec<u8>), Vec<u8>>;
 
@@ -17,6 +17,24 @@ pub struct MemStore {
 impl KvStore for MemStore {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.map.read().get(&(table, key.to_vec())).cloned())
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        let map = self.map.read();
+        let start = (table, after.unwrap_or(prefix).to_vec());
+        Ok(map
+            .range(start..)
+            .filter(|((_, k), _)| Some(k.as_slice()) != after)
+            .take_while(|((t, k), _)| *t == table && k.starts_with(prefix))
+            .take(limit)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {

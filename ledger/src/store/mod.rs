@@ -145,10 +145,22 @@ impl WriteBatch {
     }
 }
 
+/// A raw key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// A key-value backend with one namespace per [`Table`].
 pub trait KvStore: Send + Sync + std::fmt::Debug {
     /// Reads one value.
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Up to `limit` entries whose keys start with `prefix`, in key order, starting after the
+    /// key `after` when given (for paging).
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError>;
     /// Applies a batch atomically and durably (synced before returning).
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
 }
@@ -250,6 +262,17 @@ impl ChainStore {
         }
     }
 
+    /// Up to `limit` raw entries of `table` whose keys start with `prefix`, after `after`.
+    pub fn scan_raw(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        self.kv.scan(table, prefix, after, limit)
+    }
+
     /// Reads a raw value.
     pub fn get_raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.kv.get(table, key)
@@ -319,6 +342,28 @@ mod tests {
             store.get::<BlockHashes>(&Hash::ZERO),
             Err(StoreError::Corrupt { .. })
         ));
+        // Prefix scans stay inside the table and the prefix, in key order, and page.
+        let mut batch = WriteBatch::new();
+        for key in [&b"a1"[..], b"b1", b"b2", b"b3", b"c1"] {
+            batch.put_raw(Table::State, key.to_vec(), key.to_vec());
+        }
+        batch.put_raw(Table::StateNodes, b"b0".to_vec(), vec![]);
+        store.write(batch).unwrap();
+        let keys = |v: Vec<KeyValue>| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert_eq!(
+            keys(store.scan_raw(Table::State, b"b", None, 10).unwrap()),
+            [b"b1".to_vec(), b"b2".to_vec(), b"b3".to_vec()]
+        );
+        assert_eq!(
+            keys(store.scan_raw(Table::State, b"b", Some(b"b1"), 1).unwrap()),
+            [b"b2".to_vec()]
+        );
+        assert!(
+            store
+                .scan_raw(Table::State, b"d", None, 10)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteOptions};
 
-use super::{BatchOp, KvStore, StoreError, Table, WriteBatch};
+use super::{BatchOp, KeyValue, KvStore, StoreError, Table, WriteBatch};
 
 /// The on-disk store.
 pub struct RocksStore {
@@ -47,6 +47,29 @@ impl RocksStore {
 impl KvStore for RocksStore {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.db.get_cf(self.cf(table)?, key).map_err(backend)
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError> {
+        let start = after.unwrap_or(prefix);
+        let mode = rocksdb::IteratorMode::From(start, rocksdb::Direction::Forward);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(table)?, mode) {
+            let (key, value) = item.map_err(backend)?;
+            if Some(&*key) == after {
+                continue;
+            }
+            if !key.starts_with(prefix) || out.len() == limit {
+                break;
+            }
+            out.push((key.into_vec(), value.into_vec()));
+        }
+        Ok(out)
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
