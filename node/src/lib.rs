@@ -11,4 +11,5 @@ pub mod cli;
 pub mod dev;
 pub mod driver;
 pub mod job;
+pub mod keystore;
 pub mod logging;
