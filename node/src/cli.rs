@@ -22,6 +22,8 @@ pub enum Command {
     Dev(DevArgs),
     /// Work with WASM job modules locally (try a job before paying for it).
     Job(crate::job::JobArgs),
+    /// Create, list and inspect encrypted key files (Ethereum keystore v3).
+    Keys(crate::keys::KeysArgs),
 }
 
 /// Parses the process arguments and runs the command; errors print with their causes.
@@ -30,6 +32,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Dev(args) => crate::dev::run(args),
         Command::Job(args) => crate::job::run(args),
+        Command::Keys(args) => crate::keys::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,5 +61,18 @@ mod tests {
         };
         assert_eq!(args.datadir, None);
         assert_eq!(args.until_block, None);
+    }
+
+    #[test]
+    fn keys_defaults() {
+        let cli = Cli::try_parse_from(["joule", "keys", "list"]).unwrap();
+        let Command::Keys(args) = cli.command else {
+            panic!("parsed as another command")
+        };
+        let crate::keys::KeysCommand::List(list) = args.command else {
+            panic!("parsed as another keys command")
+        };
+        assert_eq!(list.dir.keystore, None);
+        assert!(!list.json);
     }
 }

@@ -3,3 +3,4 @@
 mod consensus;
 mod dev;
 mod job_run;
+mod keys;
