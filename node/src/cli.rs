@@ -61,6 +61,9 @@ mod tests {
         };
         assert_eq!(args.datadir, None);
         assert_eq!(args.until_block, None);
+        assert_eq!(args.rpc.addr, "127.0.0.1:8545".parse().unwrap());
+        assert!(!args.rpc.off);
+        assert_eq!(args.rpc.config(), crate::rpc::RpcConfig::default());
     }
 
     #[test]

@@ -22,6 +22,8 @@ use joule_ledger::mempool::{Mempool, MempoolConfig};
 use parking_lot::Mutex;
 
 use crate::driver::{Driver, DriverConfig, LocalHub};
+use crate::rpc::{self, RpcConfig, RpcContext};
+use tokio::sync::broadcast;
 
 /// Chain id of development chains.
 pub const DEV_CHAIN_ID: u64 = 31_337;
@@ -41,6 +43,39 @@ pub struct DevArgs {
     /// Stop cleanly once this block is committed (for scripts; default: run until Ctrl-C).
     #[arg(long, value_name = "N")]
     pub until_block: Option<u64>,
+    /// JSON-RPC.
+    #[command(flatten)]
+    pub rpc: RpcArgs,
+}
+
+/// JSON-RPC flags.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "JSON-RPC")]
+pub struct RpcArgs {
+    /// Address the JSON-RPC server (HTTP and WebSocket) listens on; port 0 picks a free port.
+    #[arg(
+        long = "rpc.addr",
+        value_name = "IP:PORT",
+        default_value = "127.0.0.1:8545"
+    )]
+    pub addr: std::net::SocketAddr,
+    /// Do not start the JSON-RPC server.
+    #[arg(long = "rpc.off")]
+    pub off: bool,
+    /// Most concurrent RPC connections.
+    #[arg(long = "rpc.max-connections", value_name = "N", default_value_t = 100)]
+    pub max_connections: u32,
+}
+
+impl RpcArgs {
+    /// The server configuration these flags describe.
+    pub fn config(&self) -> RpcConfig {
+        RpcConfig {
+            addr: self.addr,
+            max_connections: self.max_connections,
+            ..RpcConfig::default()
+        }
+    }
 }
 
 /// The embedded development genesis: one authority, one funded requester, 1 s blocks.
@@ -127,18 +162,35 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     let authority = SecretKey::from_seed(DEV_AUTHORITY_SEED);
+    let (heads, _) = broadcast::channel(64);
     let config = DriverConfig {
         until_block: args.until_block,
+        heads: Some(heads.clone()),
     };
     let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::default())));
+    let chain = Arc::new(chain);
     runtime.block_on(async move {
         // Listen before the first block: a signal that arrives before the driver's first poll
         // must still stop it cleanly (`ctrl_c()` would only register when first polled).
         let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
         let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let _rpc = if args.rpc.off {
+            None
+        } else {
+            let ctx = RpcContext {
+                chain: chain.clone(),
+                mempool: mempool.clone(),
+                heads,
+                roles: vec!["authority".into()],
+            };
+            let (_, handle) = rpc::start(&args.rpc.config(), ctx)
+                .await
+                .with_context(|| format!("starting JSON-RPC on {}", args.rpc.addr))?;
+            Some(handle)
+        };
         let hub = Arc::new(LocalHub::default());
         let inbox = hub.join(authority.address());
-        let driver = Driver::new(Arc::new(chain), authority, mempool, hub, inbox, config)?;
+        let driver = Driver::new(chain, authority, mempool, hub, inbox, config)?;
         let shutdown = async move {
             tokio::select! {
                 _ = interrupt.recv() => {}

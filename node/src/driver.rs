@@ -179,6 +179,8 @@ pub const REBROADCAST_INTERVAL: Duration = Duration::from_secs(2);
 pub struct DriverConfig {
     /// Stop cleanly once this block is committed.
     pub until_block: Option<BlockNumber>,
+    /// Where to announce each committed head (RPC subscriptions, the provider worker).
+    pub heads: Option<tokio::sync::broadcast::Sender<joule_ledger::Header>>,
 }
 
 /// Runs consensus for one authority.
@@ -333,6 +335,10 @@ impl Driver {
                         let mut pool = self.host.mempool.lock();
                         pool.remove_included(included.iter());
                         pool.prune(&*self.chain);
+                    }
+                    if let Some(heads) = &self.config.heads {
+                        // No receiver is fine: nobody is listening yet.
+                        let _ = heads.send(self.chain.head());
                     }
                     if self.done() {
                         info!(target: "node::consensus", head = self.chain.head().number, "reached --until-block");

@@ -16,3 +16,4 @@ pub mod job;
 pub mod keys;
 pub mod keystore;
 pub mod logging;
+pub mod rpc;

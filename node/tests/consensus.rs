@@ -27,6 +27,7 @@ async fn run(net: &TestNet, up: &[usize], until: u64) -> Vec<Arc<Chain>> {
             inbox,
             DriverConfig {
                 until_block: Some(until),
+                heads: None,
             },
         )
         .unwrap();

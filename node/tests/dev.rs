@@ -24,7 +24,14 @@ fn dev_commits_blocks_and_resumes_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let datadir = dir.path().join("dev");
     let first = joule()
-        .args(["dev", "--until-block", "2", "--datadir"])
+        .args([
+            "dev",
+            "--rpc.addr",
+            "127.0.0.1:0",
+            "--until-block",
+            "2",
+            "--datadir",
+        ])
         .arg(&datadir)
         .output()
         .unwrap();
@@ -39,7 +46,14 @@ fn dev_commits_blocks_and_resumes_where_it_stopped() {
     assert!(datadir.join("keys/dev-requester.key").exists());
 
     let second = joule()
-        .args(["dev", "--until-block", "3", "--datadir"])
+        .args([
+            "dev",
+            "--rpc.addr",
+            "127.0.0.1:0",
+            "--until-block",
+            "3",
+            "--datadir",
+        ])
         .arg(&datadir)
         .output()
         .unwrap();
@@ -59,7 +73,7 @@ fn dev_commits_blocks_and_resumes_where_it_stopped() {
 fn ctrl_c_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = joule()
-        .args(["dev", "--datadir"])
+        .args(["dev", "--rpc.addr", "127.0.0.1:0", "--datadir"])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

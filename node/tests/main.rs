@@ -4,3 +4,4 @@ mod consensus;
 mod dev;
 mod job_run;
 mod keys;
+mod rpc;

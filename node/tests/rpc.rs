@@ -1,0 +1,245 @@
+//! JSON-RPC over a real server on a free port, against a chain with the market executor.
+
+use std::sync::Arc;
+
+use joule_contracts::MarketExecutor;
+use joule_ledger::mempool::{Mempool, MempoolConfig};
+use joule_ledger::testing::TestNet;
+use joule_ledger::{Call, Chain, Hash, Transaction, codec};
+use joule_node::rpc::{self, RpcConfig, RpcContext};
+use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
+use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee_http_client::HttpClientBuilder;
+use jsonrpsee_ws_client::WsClientBuilder;
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+struct Fixture {
+    net: TestNet,
+    chain: Arc<Chain>,
+    mempool: Arc<Mutex<Mempool>>,
+    heads: broadcast::Sender<joule_ledger::Header>,
+    url: String,
+    ws: String,
+    _server: jsonrpsee::server::ServerHandle,
+}
+
+async fn fixture() -> Fixture {
+    let net = TestNet::new(1, 2, 1_000_000_000_000);
+    let executor = MarketExecutor::new(net.genesis.market.clone()).unwrap();
+    let chain = Arc::new(net.memory_chain_with(Arc::new(executor)));
+    let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::default())));
+    let (heads, _) = broadcast::channel(16);
+    let ctx = RpcContext {
+        chain: chain.clone(),
+        mempool: mempool.clone(),
+        heads: heads.clone(),
+        roles: vec!["full".into()],
+    };
+    let config = RpcConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..RpcConfig::default()
+    };
+    let (addr, server) = rpc::start(&config, ctx).await.unwrap();
+    Fixture {
+        net,
+        chain,
+        mempool,
+        heads,
+        url: format!("http://{addr}"),
+        ws: format!("ws://{addr}"),
+        _server: server,
+    }
+}
+
+fn params(values: &[Value]) -> ArrayParams {
+    let mut p = ArrayParams::new();
+    for v in values {
+        p.insert(v).unwrap();
+    }
+    p
+}
+
+#[tokio::test]
+async fn chain_state_and_transactions_over_http() {
+    let f = fixture().await;
+    let client = HttpClientBuilder::default().build(&f.url).unwrap();
+    let sender = f.net.users[0].clone();
+    let to = f.net.users[1].address();
+
+    // Submit a signed transfer as raw bytes; it waits in the pool.
+    let signed = Transaction {
+        chain_id: f.net.genesis.chain_id,
+        nonce: 0,
+        fee: 5,
+        call: Call::Transfer { to, amount: 1234 },
+    }
+    .sign(&sender);
+    let hex = format!("0x{}", hex::encode(codec::encode(&signed)));
+    let hash: Hash = client
+        .request("tx_submit", params(&[json!(hex)]))
+        .await
+        .unwrap();
+    assert_eq!(hash, signed.hash());
+    let pending: Value = client
+        .request("chain_getTransaction", params(&[json!(hash)]))
+        .await
+        .unwrap();
+    assert_eq!(pending["blockNumber"], Value::Null);
+    let account: Value = client
+        .request("state_getAccount", params(&[json!(sender.address())]))
+        .await
+        .unwrap();
+    assert_eq!(account["nonce"], 0);
+    assert_eq!(account["pendingNonce"], 1);
+    assert_eq!(account["balance"], "1000000000000");
+
+    // Include it in a block and read it back.
+    let tx = f.mempool.lock().get(&hash).unwrap().clone();
+    let block = f.net.produce_block(&f.chain, vec![tx]);
+    let head: Value = client.request("chain_head", params(&[])).await.unwrap();
+    assert_eq!(head["number"], 1);
+    assert_eq!(head["hash"], json!(block.hash()));
+    for id in [json!(1), json!("1"), json!(block.hash()), json!("latest")] {
+        let got: Value = client
+            .request("chain_getBlock", params(std::slice::from_ref(&id)))
+            .await
+            .unwrap();
+        assert_eq!(got["header"]["hash"], json!(block.hash()), "{id}");
+        assert_eq!(got["transactions"][0]["hash"], json!(hash));
+    }
+    let missing: Value = client
+        .request("chain_getBlock", params(&[json!(99)]))
+        .await
+        .unwrap();
+    assert_eq!(missing, Value::Null);
+    let included: Value = client
+        .request("chain_getTransaction", params(&[json!(hash)]))
+        .await
+        .unwrap();
+    assert_eq!(included["blockNumber"], 1);
+    assert_eq!(included["receipt"]["status"]["status"], "success");
+    assert_eq!(included["sender"], json!(sender.address()));
+
+    // The proof checks against the header with nothing else.
+    let proof: joule_node::rpc::types::TxProofJson = client
+        .request("chain_getTransactionProof", params(&[json!(hash)]))
+        .await
+        .unwrap();
+    assert!(proof.proof.verify(
+        proof.header.header.tx_root,
+        joule_ledger::merkle::leaf_hash(&proof.signed_tx)
+    ));
+    assert_eq!(Hash::keccak(&proof.signed_tx), hash);
+
+    let account: Value = client
+        .request("state_getAccount", params(&[json!(to)]))
+        .await
+        .unwrap();
+    assert_eq!(account["balance"], "1000000001234");
+
+    let info: Value = client.request("node_info", params(&[])).await.unwrap();
+    assert_eq!(info["chainId"], f.net.genesis.chain_id);
+    assert_eq!(info["head"], 1);
+    let jobs: Vec<Value> = client
+        .request("market_listJobs", params(&[]))
+        .await
+        .unwrap();
+    assert!(jobs.is_empty());
+    let provider: Value = client
+        .request("market_getProvider", params(&[json!(to)]))
+        .await
+        .unwrap();
+    assert_eq!(provider, Value::Null);
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_errors() {
+    let f = fixture().await;
+    let client = HttpClientBuilder::default().build(&f.url).unwrap();
+    let code = |e: jsonrpsee::core::ClientError| match e {
+        jsonrpsee::core::ClientError::Call(obj) => (obj.code(), obj.message().to_owned()),
+        other => panic!("not a call error: {other}"),
+    };
+    let err = client
+        .request::<Value, _>("no_such_method", params(&[]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err).0, -32601);
+    let err = client
+        .request::<Value, _>("state_getAccount", params(&[json!("0x1234")]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err).0, -32602);
+    let err = client
+        .request::<Value, _>("chain_getBlock", params(&[json!("yesterday")]))
+        .await
+        .unwrap_err();
+    let (c, message) = code(err);
+    assert_eq!(c, -32602);
+    assert!(message.contains("yesterday"), "{message}");
+    let err = client
+        .request::<Value, _>("tx_submit", params(&[json!("0xzz")]))
+        .await
+        .unwrap_err();
+    assert_eq!(code(err).0, -32602);
+    let err = client
+        .request::<Value, _>("tx_submit", params(&[json!("0x0102")]))
+        .await
+        .unwrap_err();
+    let (c, message) = code(err);
+    assert_eq!(c, -32602);
+    assert!(message.contains("decode"), "{message}");
+    // A well-formed transaction for another chain is refused by the pool with its reason.
+    let signed = Transaction {
+        chain_id: 999,
+        nonce: 0,
+        fee: 1,
+        call: Call::Withdraw,
+    }
+    .sign(&f.net.users[0]);
+    let err = client
+        .request::<Value, _>(
+            "tx_submit",
+            params(&[json!(format!("0x{}", hex::encode(codec::encode(&signed))))]),
+        )
+        .await
+        .unwrap_err();
+    let (c, message) = code(err);
+    assert_eq!(c, 1001);
+    assert!(message.contains("chain"), "{message}");
+    let err = client
+        .request::<Value, _>(
+            "market_listJobs",
+            params(&[json!({"status": "settled", "bogus": 1})]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(err).0, -32602);
+    // The server still answers.
+    let _: Value = client.request("chain_head", params(&[])).await.unwrap();
+}
+
+#[tokio::test]
+async fn heads_arrive_over_websocket() {
+    let f = fixture().await;
+    let client = WsClientBuilder::default().build(&f.ws).await.unwrap();
+    let mut sub = client
+        .subscribe::<Value, _>(
+            "chain_subscribeHeads",
+            params(&[]),
+            "chain_unsubscribeHeads",
+        )
+        .await
+        .unwrap();
+    let block = f.net.produce_block(&f.chain, vec![]);
+    f.heads.send(f.chain.head()).unwrap();
+    let header = tokio::time::timeout(std::time::Duration::from_secs(30), sub.next())
+        .await
+        .expect("a head within the deadline")
+        .unwrap()
+        .unwrap();
+    assert_eq!(header["hash"], json!(block.hash()));
+    assert_eq!(header["number"], 1);
+}
