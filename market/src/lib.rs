@@ -4,5 +4,12 @@
 #![warn(missing_docs)]
 
 pub mod chain;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testing;
+pub mod validate;
 
 pub use chain::{ChainView, ProviderView, collateral_from_params};
+pub use validate::{
+    BidError, OfferError, VerifiedBid, VerifiedOffer, check_bid, check_bid_with_chain, check_offer,
+    check_offer_with_chain, is_live, verify_bid, verify_offer,
+};
