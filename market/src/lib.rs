@@ -3,11 +3,16 @@
 
 #![warn(missing_docs)]
 
+pub mod book;
 pub mod chain;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testing;
 pub mod validate;
 
+pub use book::{
+    Arrival, BidEntry, BidInserted, BookError, BookLimits, Expired, Fill, OfferEntry,
+    OfferInserted, OrderBook,
+};
 pub use chain::{ChainView, ProviderView, collateral_from_params};
 pub use validate::{
     BidError, OfferError, VerifiedBid, VerifiedOffer, check_bid, check_bid_with_chain, check_offer,
