@@ -5,6 +5,7 @@
 
 pub mod book;
 pub mod chain;
+pub mod matching;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testing;
 pub mod validate;
@@ -14,6 +15,7 @@ pub use book::{
     OfferInserted, OrderBook,
 };
 pub use chain::{ChainView, ProviderView, collateral_from_params};
+pub use matching::{Match, match_all, match_bid, match_provider};
 pub use validate::{
     BidError, OfferError, VerifiedBid, VerifiedOffer, check_bid, check_bid_with_chain, check_offer,
     check_offer_with_chain, is_live, verify_bid, verify_offer,

@@ -10,6 +10,7 @@ use joule_ledger::{
 };
 
 use crate::chain::{ChainView, ProviderView, collateral_from_params};
+use crate::matching::Match;
 use crate::validate::{VerifiedBid, VerifiedOffer};
 
 /// Chain id of the builders' orders.
@@ -43,6 +44,17 @@ impl MemChain {
             params,
             ..MemChain::default()
         }
+    }
+
+    /// Applies a match as the chain does (see [`MemChain::record`]).
+    pub fn apply(&mut self, m: &Match<'_>) {
+        self.record(
+            m.job,
+            m.provider(),
+            m.bid.bid.requester,
+            m.escrow,
+            m.collateral,
+        );
     }
 
     /// Records a match as the chain does: the provider joins the job, the escrow leaves the
