@@ -6,6 +6,7 @@
 pub mod book;
 pub mod chain;
 pub mod matching;
+pub mod strategy;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod testing;
 pub mod validate;
@@ -16,6 +17,7 @@ pub use book::{
 };
 pub use chain::{ChainView, ProviderView, collateral_from_params};
 pub use matching::{Match, match_all, match_bid, match_provider};
+pub use strategy::{ProviderStrategy, StrategyConfig, StrategyError};
 pub use validate::{
     BidError, OfferError, VerifiedBid, VerifiedOffer, check_bid, check_bid_with_chain, check_offer,
     check_offer_with_chain, is_live, verify_bid, verify_offer,
