@@ -5,6 +5,7 @@
 
 pub mod book;
 pub mod chain;
+pub mod jobs;
 pub mod matching;
 pub mod strategy;
 #[cfg(any(test, feature = "test-utils"))]
@@ -16,6 +17,7 @@ pub use book::{
     OfferInserted, OrderBook,
 };
 pub use chain::{ChainView, ProviderView, collateral_from_params};
+pub use jobs::{Job, JobError, JobEvent, JobTracker, Phase, ProviderJobs, Replica};
 pub use matching::{Match, match_all, match_bid, match_provider};
 pub use strategy::{ProviderStrategy, StrategyConfig, StrategyError};
 pub use validate::{
