@@ -1,5 +1,32 @@
-//! `joule-market`: signed offers and bids, their validation, the order book, matching, provider
-//! pricing and capacity, and job tracking. Chain state reaches it through [`ChainView`].
+//! `joule-market`: the off-chain half of Joule's compute market.
+//!
+//! Providers gossip signed [offers](joule_ledger::Offer) and requesters post signed
+//! [bids](joule_ledger::Bid); a provider whose offer fits a bid sends `Call::Match` and the chain
+//! locks escrow and collateral. This crate decides which orders a node keeps and which matches
+//! are worth sending. It has no networking and no storage: the node feeds it orders from gossip
+//! and JSON-RPC and events from committed blocks, and reads chain state for it through
+//! [`ChainView`].
+//!
+//! A tour, in the order an order travels:
+//!
+//! 1. [`validate`]: [`verify_bid`] / [`verify_offer`] check fields against the genesis
+//!    [`MarketParams`](joule_ledger::genesis::MarketParams), expiry, chain id and signature, and
+//!    return a [`VerifiedBid`] / [`VerifiedOffer`]; [`check_bid_with_chain`] and
+//!    [`check_offer_with_chain`] add what needs state (balance, module, stake).
+//! 2. [`book`]: the [`OrderBook`] keeps verified orders in price-time priority, one offer per
+//!    provider, bounded by [`BookLimits`], and forgets expired and filled orders.
+//! 3. [`matching`]: [`match_all`], [`match_bid`] and [`match_provider`] turn the book into the
+//!    [`Match`]es the chain would accept, deterministically.
+//! 4. [`strategy`]: a provider's [`StrategyConfig`] becomes its offer and its pick of bids
+//!    ([`ProviderStrategy`]).
+//! 5. [`jobs`]: after matching, [`JobTracker`] (requester) and [`ProviderJobs`] (provider) follow
+//!    each job from posted to settled, disputed or expired.
+//!
+//! Good starting points: [`OrderBook`], [`match_all`], [`ChainView`].
+//!
+//! Conventions: an order's `expiry` / `deadline` is the last block it may be matched in; at
+//! head `h` an order is live while `expiry > h` ([`is_live`]). Signatures are checked once, on
+//! entry ([`verify_bid`]); the book and the matcher never check them again.
 
 #![warn(missing_docs)]
 
