@@ -16,7 +16,8 @@
 //!   would);
 //! - each incoming bid is inserted then matched with `match_bid`; each incoming offer is
 //!   inserted then matched with `match_provider`; every match is applied to the in-memory chain
-//!   and reported to the book with `on_matched`, as the node would on the block's events.
+//!   and reported to the book with `on_matched`, and every provider a proposal reports exhausted
+//!   is parked, as the node would do.
 
 use std::collections::VecDeque;
 use std::hint::black_box;
@@ -27,8 +28,8 @@ use joule_ledger::genesis::MarketParams;
 use joule_ledger::{Address, Amount, Bid, Hash, JobInput, Offer};
 use joule_market::testing::{MemChain, TEST_CHAIN, addr, unsigned_bid, unsigned_offer};
 use joule_market::{
-    BookLimits, ChainView, OrderBook, ProviderView, VerifiedBid, VerifiedOffer, match_all,
-    match_bid, match_provider,
+    BookLimits, ChainView, OrderBook, Proposal, ProviderView, VerifiedBid, VerifiedOffer,
+    match_all, match_bid, match_provider,
 };
 
 const PROVIDERS: u32 = 10_000;
@@ -161,7 +162,10 @@ fn stream() -> Vec<Incoming> {
 }
 
 impl Market {
-    fn apply(&mut self, found: Vec<(Hash, Address, Address, Amount, Amount)>) {
+    fn apply(&mut self, (found, exhausted): Found) {
+        for provider in exhausted {
+            self.book.park_offer(&provider);
+        }
         for (job, provider, requester, escrow, collateral) in found {
             self.chain
                 .record(job, provider, requester, escrow, collateral);
@@ -182,7 +186,7 @@ impl Market {
                     self.chain.finish_job(&p, c);
                 }
             }
-            let found: Vec<_> = match order {
+            let found: Found = match order {
                 Incoming::Bid(bid) => {
                     let id = bid.id();
                     if self.book.insert_bid(bid).is_err() {
@@ -205,10 +209,13 @@ impl Market {
     }
 }
 
-fn summarize(
-    matches: Vec<joule_market::Match<'_>>,
-) -> Vec<(Hash, Address, Address, Amount, Amount)> {
-    matches
+/// A proposal without its borrow of the book: (job, provider, requester, escrow, collateral)
+/// per match, and the exhausted providers.
+type Found = (Vec<(Hash, Address, Address, Amount, Amount)>, Vec<Address>);
+
+fn summarize(proposal: Proposal<'_>) -> Found {
+    let matches = proposal
+        .matches
         .iter()
         .map(|m| {
             (
@@ -219,7 +226,8 @@ fn summarize(
                 m.collateral,
             )
         })
-        .collect()
+        .collect();
+    (matches, proposal.exhausted)
 }
 
 fn bench(c: &mut Criterion) {
@@ -290,10 +298,10 @@ fn bench(c: &mut Criterion) {
         "match_all: {} bids, {} offers, {} matches",
         crossing.book.bid_count(),
         crossing.book.offer_count(),
-        match_all(&crossing.book, &crossing.chain).len()
+        match_all(&crossing.book, &crossing.chain).matches.len()
     );
     group.bench_function("match_all_20k_bids_10k_offers", |b| {
-        b.iter(|| black_box(match_all(&crossing.book, &crossing.chain).len()))
+        b.iter(|| black_box(match_all(&crossing.book, &crossing.chain).matches.len()))
     });
     group.finish();
 }

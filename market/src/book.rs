@@ -12,6 +12,14 @@
 //! moved past their expiry ([`OrderBook::on_new_head`]) or that a bid got all its replicas
 //! ([`OrderBook::on_matched`]).
 //!
+//! # Parked offers
+//! An offer whose provider cannot take another job before the next block (at capacity, not
+//! registered, or expiring) is useless to every later bid of the same block, yet it sits at the
+//! cheap end of the queue where every bid would look at it first. Matching reports such
+//! providers ([`Proposal::exhausted`](crate::matching::Proposal::exhausted)) and the node
+//! [parks](OrderBook::park_offer) them: a parked offer stays in the book but leaves the matching
+//! queue until the next head (when jobs may have settled) or until the provider replaces it.
+//!
 //! # Bounds
 //! [`BookLimits`] caps the number of bids, of offers, of bids per requester and the inline input
 //! bytes held. When a side is full, a new order **evicts the worst-priced resting orders** of
@@ -21,7 +29,7 @@
 //! per-requester cap always refuses: one requester cannot evict the others by itself.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use joule_ledger::{Address, Amount, Bid, BlockNumber, Hash, Nonce, Offer, SignedBid, SignedOffer};
 use tracing::debug;
@@ -187,6 +195,13 @@ pub struct OfferEntry {
 }
 
 impl OfferEntry {
+    fn key(&self) -> OfferKey {
+        OfferKey {
+            price: self.offer().price_per_fuel,
+            arrival: self.arrival,
+            provider: self.offer().provider,
+        }
+    }
     /// The verified offer.
     pub fn order(&self) -> &VerifiedOffer {
         &self.order
@@ -276,6 +291,7 @@ pub struct OrderBook {
     offers: HashMap<Address, OfferEntry>,
     bid_index: BTreeSet<BidKey>,
     offer_index: BTreeSet<OfferKey>,
+    parked: HashSet<Address>,
     expiries: BTreeSet<(BlockNumber, Arrival, OrderRef)>,
     per_requester: HashMap<Address, usize>,
     input_bytes: usize,
@@ -292,6 +308,7 @@ impl OrderBook {
             offers: HashMap::new(),
             bid_index: BTreeSet::new(),
             offer_index: BTreeSet::new(),
+            parked: HashSet::new(),
             expiries: BTreeSet::new(),
             per_requester: HashMap::new(),
             input_bytes: 0,
@@ -310,9 +327,17 @@ impl OrderBook {
     pub fn bid_count(&self) -> usize {
         self.bids.len()
     }
-    /// Number of open offers.
+    /// Number of open offers, parked ones included.
     pub fn offer_count(&self) -> usize {
         self.offers.len()
+    }
+    /// Number of parked offers.
+    pub fn parked_count(&self) -> usize {
+        self.parked.len()
+    }
+    /// Whether a provider's offer is parked.
+    pub fn is_parked(&self, provider: &Address) -> bool {
+        self.parked.contains(provider)
     }
     /// Inline input bytes held by open bids.
     pub fn input_bytes(&self) -> usize {
@@ -330,7 +355,7 @@ impl OrderBook {
     pub fn bids(&self) -> impl Iterator<Item = &BidEntry> + '_ {
         self.bid_index.iter().filter_map(|k| self.bids.get(&k.id))
     }
-    /// Open offers, best first: lowest price, then earliest arrival.
+    /// Open offers that are not parked, best first: lowest price, then earliest arrival.
     pub fn offers(&self) -> impl Iterator<Item = &OfferEntry> + '_ {
         self.offer_index
             .iter()
@@ -511,14 +536,26 @@ impl OrderBook {
     pub fn remove_offer(&mut self, provider: &Address) -> Option<VerifiedOffer> {
         let entry = self.offers.remove(provider)?;
         let o = entry.offer();
-        self.offer_index.remove(&OfferKey {
-            price: o.price_per_fuel,
-            arrival: entry.arrival,
-            provider: *provider,
-        });
+        if !self.parked.remove(provider) {
+            self.offer_index.remove(&entry.key());
+        }
         self.expiries
             .remove(&(o.expiry, entry.arrival, OrderRef::Offer(*provider)));
         Some(entry.order)
+    }
+
+    /// Takes a provider's offer out of the matching queue until the next head or until the
+    /// provider replaces it: matching found that it cannot take another job at this head.
+    /// Returns whether an open, unparked offer was parked.
+    pub fn park_offer(&mut self, provider: &Address) -> bool {
+        let Some(entry) = self.offers.get(provider) else {
+            return false;
+        };
+        if !self.parked.insert(*provider) {
+            return false;
+        }
+        self.offer_index.remove(&entry.key());
+        true
     }
 
     fn remove_bid_entry(&mut self, job: &Hash) -> Option<BidEntry> {
@@ -562,6 +599,12 @@ impl OrderBook {
                     self.remove_offer(&provider);
                     expired.offers.push(provider);
                 }
+            }
+        }
+        // Jobs may have settled in the new block: parked providers get another chance.
+        for provider in std::mem::take(&mut self.parked) {
+            if let Some(entry) = self.offers.get(&provider) {
+                self.offer_index.insert(entry.key());
             }
         }
         if !expired.bids.is_empty() || !expired.offers.is_empty() {
@@ -879,6 +922,41 @@ mod tests {
         assert!(book.offer(&addr(2)).is_none());
         let order: Vec<_> = book.offers().map(|e| e.offer().provider).collect();
         assert_eq!(order, vec![addr(1), addr(3)]);
+    }
+
+    #[test]
+    fn parked_offers_leave_the_queue_until_the_next_head_or_a_replacement() {
+        let mut book = book();
+        book.insert_offer(priced_offer(1, 1, 1)).unwrap();
+        book.insert_offer(priced_offer(2, 2, 1)).unwrap();
+        book.insert_offer(priced_offer(3, 3, 1)).unwrap();
+        let queue = |b: &OrderBook| b.offers().map(|e| e.offer().provider).collect::<Vec<_>>();
+        assert!(book.park_offer(&addr(1)));
+        assert!(!book.park_offer(&addr(1)));
+        assert!(!book.park_offer(&addr(9)));
+        assert!(book.park_offer(&addr(2)));
+        assert_eq!(queue(&book), vec![addr(3)]);
+        assert_eq!((book.offer_count(), book.parked_count()), (3, 2));
+        assert!(book.is_parked(&addr(1)));
+        // A replacement unparks (it may have more capacity).
+        book.insert_offer(priced_offer(2, 2, 2)).unwrap();
+        assert_eq!(queue(&book), vec![addr(2), addr(3)]);
+        // Removing a parked offer works.
+        assert!(book.remove_offer(&addr(1)).is_some());
+        book.park_offer(&addr(3));
+        assert_eq!(queue(&book), vec![addr(2)]);
+        // The next head unparks the rest, in their old place.
+        book.on_new_head(11);
+        assert_eq!(queue(&book), vec![addr(2), addr(3)]);
+        assert_eq!(book.parked_count(), 0);
+        // A parked offer that expires leaves the book.
+        let mut o = offer(addr(4), 1);
+        o.expiry = 12;
+        book.insert_offer(unsigned_offer(o)).unwrap();
+        book.park_offer(&addr(4));
+        assert_eq!(book.on_new_head(12).offers, vec![addr(4)]);
+        assert!(book.offer(&addr(4)).is_none());
+        assert_eq!(queue(&book), vec![addr(2), addr(3)]);
     }
 
     #[test]

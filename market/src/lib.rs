@@ -16,7 +16,8 @@
 //! 2. [`book`]: the [`OrderBook`] keeps verified orders in price-time priority, one offer per
 //!    provider, bounded by [`BookLimits`], and forgets expired and filled orders.
 //! 3. [`matching`]: [`match_all`], [`match_bid`] and [`match_provider`] turn the book into the
-//!    [`Match`]es the chain would accept, deterministically.
+//!    [`Match`]es the chain would accept, deterministically, and report providers that can take
+//!    no more work this block so the book can park their offers.
 //! 4. [`strategy`]: a provider's [`StrategyConfig`] becomes its offer and its pick of bids
 //!    ([`ProviderStrategy`]).
 //! 5. [`jobs`]: after matching, [`JobTracker`] (requester) and [`ProviderJobs`] (provider) follow
@@ -45,7 +46,7 @@ pub use book::{
 };
 pub use chain::{ChainView, ProviderView, collateral_from_params};
 pub use jobs::{Job, JobError, JobEvent, JobTracker, Phase, ProviderJobs, Replica};
-pub use matching::{Match, match_all, match_bid, match_provider};
+pub use matching::{Match, Proposal, match_all, match_bid, match_provider};
 pub use strategy::{ProviderStrategy, StrategyConfig, StrategyError};
 pub use validate::{
     BidError, OfferError, VerifiedBid, VerifiedOffer, check_bid, check_bid_with_chain, check_offer,

@@ -17,12 +17,17 @@
 //! on ties. Results depend only on the book's orders with their arrivals and on the chain view,
 //! never on insertion order or hash-map iteration, so every node with the same book agrees.
 //!
-//! Three entry points:
+//! Three entry points, each returning a [`Proposal`]:
 //! - [`match_all`]: the whole book, as if every provider followed price priority.
 //! - [`match_bid`]: one bid (e.g. just arrived) against the offers.
 //! - [`match_provider`]: the bids one provider would take on its own, best-paying first. It
 //!   ignores cheaper competitors: on chain the first `k` valid matches win, so a provider does
 //!   not wait for others.
+//!
+//! A proposal also lists the providers found unable to take more work before the next head;
+//! parking their offers ([`OrderBook::park_offer`]) keeps the next calls of the same block from
+//! walking past them again. Results never depend on parking: a parked offer is one every
+//! later call would skip anyway.
 
 use std::collections::HashMap;
 
@@ -65,14 +70,24 @@ impl Match<'_> {
     }
 }
 
+/// What a matching call proposes, and which providers it found unable to take more work.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proposal<'a> {
+    /// Pairs to send as `Match`, in priority order.
+    pub matches: Vec<Match<'a>>,
+    /// Providers whose offer cannot be matched again before the next head, assuming these
+    /// matches land: offer expired, provider not registered, or at capacity. Park them
+    /// ([`OrderBook::park_offer`]) so later calls of the same block skip them. In offer
+    /// priority order.
+    pub exhausted: Vec<Address>,
+}
+
 /// Why a pair was not proposed (internal: decides whether to look further).
 enum Skip {
     /// This pair does not fit, another might.
     Pair,
-    /// The provider can take nothing more in this call.
+    /// The provider can take nothing more at this head.
     ProviderDone,
-    /// The job needs no more replicas.
-    JobDone,
 }
 
 #[derive(Default)]
@@ -103,10 +118,19 @@ impl Round {
     }
 }
 
-/// Replicas the job still needs: the larger of the book's and the chain's match counts is
-/// taken as done.
-fn remaining(entry: &BidEntry, chain: &impl ChainView, round: &Round) -> usize {
+/// Replicas the bid can still take in this call: 0 if it expired or its match window closed,
+/// else its replicas minus those matched (the larger of the book's and the chain's counts) and
+/// those proposed earlier in the call.
+fn open_replicas(
+    entry: &BidEntry,
+    chain: &impl ChainView,
+    head: BlockNumber,
+    round: &Round,
+) -> usize {
     let job = entry.id();
+    if !is_live(entry.bid().deadline, head) || !chain.match_open(&job) {
+        return 0;
+    }
     let done = entry
         .matched()
         .len()
@@ -115,6 +139,7 @@ fn remaining(entry: &BidEntry, chain: &impl ChainView, round: &Round) -> usize {
     usize::from(entry.bid().replicas).saturating_sub(done)
 }
 
+/// Whether this offer can take this bid now. Field checks come first, then the chain lookups.
 fn check<'a>(
     entry: &'a BidEntry,
     offer_entry: &'a OfferEntry,
@@ -129,21 +154,9 @@ fn check<'a>(
     if !is_live(offer.expiry, head) {
         return Err(Skip::ProviderDone);
     }
-    if !is_live(bid.deadline, head)
-        || remaining(entry, chain, round) == 0
-        || !chain.match_open(&job)
-    {
-        return Err(Skip::JobDone);
-    }
     if bid.max_price_per_fuel < offer.price_per_fuel
         || bid.fuel_limit > offer.max_fuel
         || bid.chain_id != offer.chain_id
-    {
-        return Err(Skip::Pair);
-    }
-    if entry.matched().contains(&provider)
-        || round.assigned(&job).contains(&provider)
-        || chain.has_matched(&job, &provider)
     {
         return Err(Skip::Pair);
     }
@@ -157,7 +170,11 @@ fn check<'a>(
     if view.active_jobs.saturating_add(used_jobs) >= offer.capacity {
         return Err(Skip::ProviderDone);
     }
-    if view.reputation < bid.min_reputation {
+    if view.reputation < bid.min_reputation
+        || entry.matched().contains(&provider)
+        || round.assigned(&job).contains(&provider)
+        || chain.has_matched(&job, &provider)
+    {
         return Err(Skip::Pair);
     }
     let collateral = chain
@@ -182,112 +199,147 @@ fn check<'a>(
     })
 }
 
-/// Serves one bid from `offers` (cheapest first), skipping providers marked done and marking
-/// those found done.
+/// Serves one bid from `offers` (cheapest first, with their index in `done`), skipping offers
+/// marked done and marking those found done.
 fn serve_bid<'a>(
     entry: &'a BidEntry,
-    offers: &[&'a OfferEntry],
-    done: &mut [bool],
+    offers: impl Iterator<Item = (usize, &'a OfferEntry)>,
+    done: &mut Vec<bool>,
     chain: &impl ChainView,
     head: BlockNumber,
     round: &mut Round,
     out: &mut Vec<Match<'a>>,
 ) {
+    let mut open = open_replicas(entry, chain, head, round);
+    if open == 0 {
+        return;
+    }
     let max_price = entry.bid().max_price_per_fuel;
-    for (i, offer) in offers.iter().enumerate() {
+    for (i, offer) in offers {
         if offer.offer().price_per_fuel > max_price {
             break;
         }
-        if done[i] {
+        if done.get(i).copied().unwrap_or(false) {
             continue;
         }
         match check(entry, offer, chain, head, round) {
             Ok(m) => {
                 round.record(&m);
                 out.push(m);
+                open -= 1;
+                if open == 0 {
+                    return;
+                }
             }
             Err(Skip::Pair) => {}
-            Err(Skip::ProviderDone) => done[i] = true,
-            Err(Skip::JobDone) => return,
+            Err(Skip::ProviderDone) => {
+                if done.len() <= i {
+                    done.resize(i + 1, false);
+                }
+                done[i] = true;
+            }
         }
     }
 }
 
-/// Every pair the book's providers would send at the chain's head, bids in price-time
-/// priority, each taking the cheapest eligible offers.
-pub fn match_all<'a>(book: &'a OrderBook, chain: &impl ChainView) -> Vec<Match<'a>> {
-    let head = chain.head();
-    let offers: Vec<&OfferEntry> = book
-        .offers()
-        .filter(|o| is_live(o.offer().expiry, head))
-        .collect();
-    let mut done = vec![false; offers.len()];
-    let mut round = Round::default();
-    let mut out = Vec::new();
-    for entry in book.bids() {
-        serve_bid(entry, &offers, &mut done, chain, head, &mut round, &mut out);
-    }
-    out
+fn exhausted(offers: &[&OfferEntry], done: &[bool]) -> Vec<Address> {
+    offers
+        .iter()
+        .zip(done)
+        .filter(|(_, done)| **done)
+        .map(|(o, _)| o.offer().provider)
+        .collect()
 }
 
-/// The pairs one bid would get from the book's offers, cheapest first. Empty if the bid is not
-/// in the book.
-pub fn match_bid<'a>(book: &'a OrderBook, job: &Hash, chain: &impl ChainView) -> Vec<Match<'a>> {
-    let Some(entry) = book.bid(job) else {
-        return Vec::new();
-    };
+/// Every pair the book's providers would send at the chain's head, bids in price-time
+/// priority, each taking the cheapest eligible offers. Parked offers are not considered.
+pub fn match_all<'a>(book: &'a OrderBook, chain: &impl ChainView) -> Proposal<'a> {
     let head = chain.head();
-    let max_price = entry.bid().max_price_per_fuel;
-    let offers: Vec<&OfferEntry> = book
-        .offers()
-        .take_while(|o| o.offer().price_per_fuel <= max_price)
-        .collect();
+    let offers: Vec<&OfferEntry> = book.offers().collect();
     let mut done = vec![false; offers.len()];
-    let mut out = Vec::new();
+    let mut round = Round::default();
+    let mut matches = Vec::new();
+    for entry in book.bids() {
+        let candidates = offers.iter().copied().enumerate();
+        serve_bid(
+            entry,
+            candidates,
+            &mut done,
+            chain,
+            head,
+            &mut round,
+            &mut matches,
+        );
+    }
+    Proposal {
+        matches,
+        exhausted: exhausted(&offers, &done),
+    }
+}
+
+/// The pairs one bid would get from the book's (unparked) offers, cheapest first, ignoring what
+/// other bids would take. Empty if the bid is not in the book.
+pub fn match_bid<'a>(book: &'a OrderBook, job: &Hash, chain: &impl ChainView) -> Proposal<'a> {
+    let Some(entry) = book.bid(job) else {
+        return Proposal::default();
+    };
+    // Offers are visited lazily: a bid usually fills from the first few, and collecting every
+    // offer under its price first would cost more than the matching.
+    let mut seen = Vec::new();
+    let mut done = Vec::new();
+    let mut matches = Vec::new();
+    let offers = book.offers().inspect(|o| seen.push(*o)).enumerate();
     serve_bid(
         entry,
-        &offers,
+        offers,
         &mut done,
         chain,
-        head,
+        chain.head(),
         &mut Round::default(),
-        &mut out,
+        &mut matches,
     );
-    out
+    Proposal {
+        matches,
+        exhausted: exhausted(&seen, &done),
+    }
 }
 
 /// The bids `provider`'s open offer would take, best-paying first, among those `accept`
-/// approves, until its capacity or stake runs out. Empty if it has no open offer.
+/// approves, until its capacity or stake runs out. It ignores cheaper competitors: on chain
+/// the first `k` valid matches win. Empty if it has no open offer (parked or not).
 pub fn match_provider<'a>(
     book: &'a OrderBook,
     provider: &Address,
     chain: &impl ChainView,
     mut accept: impl FnMut(&BidEntry) -> bool,
-) -> Vec<Match<'a>> {
+) -> Proposal<'a> {
     let Some(offer) = book.offer(provider) else {
-        return Vec::new();
+        return Proposal::default();
     };
     let head = chain.head();
     let price = offer.offer().price_per_fuel;
     let mut round = Round::default();
-    let mut out = Vec::new();
+    let mut proposal = Proposal::default();
     for entry in book
         .bids()
         .take_while(|b| b.bid().max_price_per_fuel >= price)
     {
-        if !accept(entry) {
+        if !accept(entry) || open_replicas(entry, chain, head, &round) == 0 {
             continue;
         }
         match check(entry, offer, chain, head, &round) {
             Ok(m) => {
                 round.record(&m);
-                out.push(m);
+                proposal.matches.push(m);
             }
-            Err(Skip::ProviderDone) => break,
-            Err(Skip::Pair | Skip::JobDone) => {}
+            Err(Skip::ProviderDone) => {
+                proposal.exhausted.push(*provider);
+                break;
+            }
+            Err(Skip::Pair) => {}
         }
     }
-    out
+    proposal
 }
 
 #[cfg(test)]

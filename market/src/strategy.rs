@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::book::OrderBook;
 use crate::chain::ChainView;
-use crate::matching::{Match, match_provider};
+use crate::matching::{Proposal, match_provider};
 
 /// What a provider sets in its config file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,7 +218,7 @@ impl ProviderStrategy {
 
     /// The bids to send `Match` for now: the provider's open offer in `book` against the bids it
     /// [accepts](StrategyConfig::accepts), best-paying first, within its capacity and stake.
-    pub fn pick<'a>(&self, book: &'a OrderBook, chain: &impl ChainView) -> Vec<Match<'a>> {
+    pub fn pick<'a>(&self, book: &'a OrderBook, chain: &impl ChainView) -> Proposal<'a> {
         match_provider(book, &self.provider, chain, |entry| {
             self.config.accepts(entry.bid())
         })
@@ -380,13 +380,23 @@ offer_lifetime_blocks = 20
         let good = put(4, 5, 1000, module);
         let good2 = put(5, 4, 1000, module);
         let third = put(6, 4, 1000, module); // over capacity 2
-        let picked: Vec<_> = s.pick(&book, &chain).iter().map(|m| m.job).collect();
+        let picked: Vec<_> = s
+            .pick(&book, &chain)
+            .matches
+            .iter()
+            .map(|m| m.job)
+            .collect();
         assert_eq!(picked, vec![good, good2]);
         let _ = (cheap, denied, big, third);
 
         s.config.allowed_modules = Some(BTreeSet::from([other]));
         s.config.denied_modules.clear();
-        let picked: Vec<_> = s.pick(&book, &chain).iter().map(|m| m.job).collect();
+        let picked: Vec<_> = s
+            .pick(&book, &chain)
+            .matches
+            .iter()
+            .map(|m| m.job)
+            .collect();
         assert_eq!(picked, vec![denied]);
     }
 }

@@ -72,12 +72,12 @@ fn price_must_reach_the_offer_and_the_cheapest_offers_win() {
     put_offer(&mut book, 102, 2, |_| {});
     put_offer(&mut book, 103, 3, |_| {});
     let chain = chain(&[100, 101, 102, 103]);
-    let m = match_all(&book, &chain);
+    let m = match_all(&book, &chain).matches;
     assert_eq!(pairs(&m), vec![(job, addr(102)), (job, addr(103))]);
     assert_eq!(m[0].escrow, 1_000 * 2);
     assert_eq!(m[0].collateral, 1_000 * 2);
     assert_eq!(m[0].price_per_fuel(), 2);
-    assert_eq!(pairs(&match_bid(&book, &job, &chain)), pairs(&m));
+    assert_eq!(pairs(&match_bid(&book, &job, &chain).matches), pairs(&m));
     assert_eq!(
         m[0].to_call(),
         Call::Match {
@@ -92,9 +92,12 @@ fn price_must_reach_the_offer_and_the_cheapest_offers_win() {
         b.replicas = 1;
     });
     put_offer(&mut book2, 100, 6, |_| {});
-    assert!(match_all(&book2, &chain).is_empty());
+    assert!(match_all(&book2, &chain).matches.is_empty());
     put_offer(&mut book2, 101, 5, |_| {});
-    assert_eq!(pairs(&match_all(&book2, &chain)), vec![(job, addr(101))]);
+    assert_eq!(
+        pairs(&match_all(&book2, &chain).matches),
+        vec![(job, addr(101))]
+    );
 }
 
 #[test]
@@ -111,12 +114,12 @@ fn highest_bid_first_then_earliest_arrival() {
     put_offer(&mut book, 101, 2, |o| o.capacity = 1);
     let chain = chain(&[100, 101]);
     assert_eq!(
-        pairs(&match_all(&book, &chain)),
+        pairs(&match_all(&book, &chain).matches),
         vec![(high, addr(100)), (early, addr(101))]
     );
     // Alone, a bid gets the cheapest offer: `match_bid` ignores what other bids would take.
     assert_eq!(
-        pairs(&match_bid(&book, &late, &chain)),
+        pairs(&match_bid(&book, &late, &chain).matches),
         vec![(late, addr(100))]
     );
 }
@@ -139,9 +142,14 @@ fn fuel_capacity_and_chain_load_are_respected() {
     // Provider 100 already runs 2 jobs: one slot left.
     chain.providers.get_mut(&addr(100)).unwrap().active_jobs = 2;
     // small2 finds 100 full (2 active + small) and 101 full (big).
-    let m = match_all(&book, &chain);
-    assert_eq!(pairs(&m), vec![(big, addr(101)), (small, addr(100))]);
-    assert!(m.iter().all(|m| m.job != small2));
+    let p = match_all(&book, &chain);
+    assert_eq!(
+        pairs(&p.matches),
+        vec![(big, addr(101)), (small, addr(100))]
+    );
+    assert!(p.matches.iter().all(|m| m.job != small2));
+    // Both are full once these land: parking them spares later calls the look.
+    assert_eq!(p.exhausted, vec![addr(100), addr(101)]);
 }
 
 #[test]
@@ -154,14 +162,14 @@ fn replicas_count_the_book_and_the_chain_and_a_provider_is_never_twice_on_a_job(
     let mut chain = chain(&[100, 101, 102, 103]);
     chain.matches.insert(job, vec![addr(101)]);
     assert_eq!(
-        pairs(&match_all(&book, &chain)),
+        pairs(&match_all(&book, &chain).matches),
         vec![(job, addr(100)), (job, addr(102))]
     );
     // The chain view lags but the book heard of 100: two more, and never 100 again.
     book.on_matched(&job, addr(100)).unwrap();
     chain.matches.remove(&job);
     assert_eq!(
-        pairs(&match_all(&book, &chain)),
+        pairs(&match_all(&book, &chain).matches),
         vec![(job, addr(101)), (job, addr(102))]
     );
 }
@@ -178,18 +186,23 @@ fn reputation_stake_balance_and_registration_are_respected() {
     put_offer(&mut book, 102, 1, |_| {}); // not registered
     let mut chain = chain(&[100, 101]);
     chain.providers.get_mut(&addr(100)).unwrap().reputation = 0;
-    assert_eq!(pairs(&match_all(&book, &chain)), vec![(picky, addr(101))]);
+    let p = match_all(&book, &chain);
+    assert_eq!(pairs(&p.matches), vec![(picky, addr(101))]);
+    assert_eq!(p.exhausted, vec![addr(102)], "unregistered");
 
     // Stake for one collateral of 1,000 × 2 only.
     chain.providers.get_mut(&addr(101)).unwrap().free_stake = 2_500;
     chain.providers.get_mut(&addr(100)).unwrap().reputation = 10;
     chain.providers.get_mut(&addr(100)).unwrap().free_stake = 0;
     let second = put_bid(&mut book, 2, 0, |b| b.replicas = 1);
-    assert_eq!(pairs(&match_all(&book, &chain)), vec![(picky, addr(101))]);
+    assert_eq!(
+        pairs(&match_all(&book, &chain).matches),
+        vec![(picky, addr(101))]
+    );
     // With stake, the cheaper 100 (now reputable) takes both.
     chain.providers.get_mut(&addr(100)).unwrap().free_stake = RICH;
     assert_eq!(
-        pairs(&match_all(&book, &chain)),
+        pairs(&match_all(&book, &chain).matches),
         vec![(picky, addr(100)), (second, addr(100))]
     );
 
@@ -199,7 +212,10 @@ fn reputation_stake_balance_and_registration_are_respected() {
     put_offer(&mut book, 100, 1, |_| {});
     put_offer(&mut book, 101, 1, |_| {});
     chain.balances.insert(addr(9), 1_500);
-    assert_eq!(pairs(&match_all(&book, &chain)), vec![(job, addr(100))]);
+    assert_eq!(
+        pairs(&match_all(&book, &chain).matches),
+        vec![(job, addr(100))]
+    );
 }
 
 #[test]
@@ -209,11 +225,14 @@ fn orders_expired_at_the_chain_head_are_not_matched() {
     put_offer(&mut book, 100, 1, |o| o.expiry = 12);
     let mut chain = chain(&[100]);
     chain.head = 11; // the book was not told yet
-    assert!(match_all(&book, &chain).is_empty());
+    assert!(match_all(&book, &chain).matches.is_empty());
     let job = put_bid(&mut book, 2, 0, |_| {});
-    assert_eq!(pairs(&match_all(&book, &chain)), vec![(job, addr(100))]);
+    assert_eq!(
+        pairs(&match_all(&book, &chain).matches),
+        vec![(job, addr(100))]
+    );
     chain.head = 12;
-    assert!(match_all(&book, &chain).is_empty());
+    assert!(match_all(&book, &chain).matches.is_empty());
 }
 
 #[test]
@@ -223,10 +242,17 @@ fn a_closed_match_window_stops_matching() {
     put_offer(&mut book, 100, 1, |_| {});
     let mut chain = chain(&[100]);
     chain.closed.insert(job);
-    assert!(match_all(&book, &chain).is_empty());
-    assert!(match_provider(&book, &addr(100), &chain, |_| true).is_empty());
+    assert!(match_all(&book, &chain).matches.is_empty());
+    assert!(
+        match_provider(&book, &addr(100), &chain, |_| true)
+            .matches
+            .is_empty()
+    );
     chain.closed.clear();
-    assert_eq!(pairs(&match_all(&book, &chain)), vec![(job, addr(100))]);
+    assert_eq!(
+        pairs(&match_all(&book, &chain).matches),
+        vec![(job, addr(100))]
+    );
 }
 
 #[test]
@@ -240,12 +266,16 @@ fn a_provider_takes_the_best_paying_bids_it_accepts_up_to_its_capacity() {
     put_offer(&mut book, 101, 1, |_| {});
     put_offer(&mut book, 100, 2, |o| o.capacity = 2);
     let chain = chain(&[100, 101]);
-    let m = match_provider(&book, &addr(100), &chain, |_| true);
+    let m = match_provider(&book, &addr(100), &chain, |_| true).matches;
     assert_eq!(pairs(&m), vec![(high, addr(100)), (mid, addr(100))]);
-    let m = match_provider(&book, &addr(100), &chain, |b| b.id() != high);
+    let m = match_provider(&book, &addr(100), &chain, |b| b.id() != high).matches;
     assert_eq!(pairs(&m), vec![(mid, addr(100)), (low, addr(100))]);
-    assert!(match_provider(&book, &addr(55), &chain, |_| true).is_empty());
-    assert!(match_bid(&book, &Hash::ZERO, &chain).is_empty());
+    assert!(
+        match_provider(&book, &addr(55), &chain, |_| true)
+            .matches
+            .is_empty()
+    );
+    assert!(match_bid(&book, &Hash::ZERO, &chain).matches.is_empty());
 }
 
 // ---- properties ----
@@ -529,10 +559,10 @@ proptest! {
         let book_a = s.book(&s.order_a);
         let book_b = s.book(&s.order_b);
 
-        let all = match_all(&book_a, &chain);
+        let all = match_all(&book_a, &chain).matches;
         check_invariants(&all, &chain)?;
         // Same orders at the same arrivals, inserted in another order: same result.
-        prop_assert_eq!(pairs(&all), pairs(&match_all(&book_b, &chain)));
+        prop_assert_eq!(pairs(&all), pairs(&match_all(&book_b, &chain).matches));
         // The book's matched records count: a job the book heard of loses one replica.
         for m in &all {
             let entry = book_a.bid(&m.job).unwrap();
@@ -544,21 +574,39 @@ proptest! {
         for m in &all {
             after.apply(m);
         }
-        prop_assert_eq!(pairs(&match_all(&book_a, &after)), vec![]);
+        prop_assert_eq!(pairs(&match_all(&book_a, &after).matches), vec![]);
+
+        // The node's way: bids one at a time, each proposal applied to the chain. Parking what a
+        // proposal reports exhausted never changes what later calls propose.
+        let (mut plain_chain, mut parked_chain) = (chain.clone(), chain.clone());
+        let mut parked_book = book_a.clone();
+        for id in book_a.bids().map(|e| e.id()).collect::<Vec<_>>() {
+            let plain = match_bid(&book_a, &id, &plain_chain);
+            let parked = match_bid(&parked_book, &id, &parked_chain);
+            prop_assert_eq!(pairs(&plain.matches), pairs(&parked.matches));
+            check_invariants(&plain.matches, &plain_chain)?;
+            plain.matches.iter().for_each(|m| plain_chain.apply(m));
+            parked.matches.iter().for_each(|m| parked_chain.apply(m));
+            let exhausted = parked.exhausted.clone();
+            drop(parked);
+            for p in exhausted {
+                prop_assert!(parked_book.park_offer(&p));
+            }
+        }
 
         // One bid, and one provider on its own, keep the rules too.
         for entry in book_a.bids() {
-            let one = match_bid(&book_a, &entry.id(), &chain);
+            let one = match_bid(&book_a, &entry.id(), &chain).matches;
             check_invariants(&one, &chain)?;
-            prop_assert_eq!(pairs(&one), pairs(&match_bid(&book_b, &entry.id(), &chain)));
+            prop_assert_eq!(pairs(&one), pairs(&match_bid(&book_b, &entry.id(), &chain).matches));
         }
         for i in 0..s.providers.len() {
-            let own = match_provider(&book_a, &provider_addr(i), &chain, |_| true);
+            let own = match_provider(&book_a, &provider_addr(i), &chain, |_| true).matches;
             check_invariants(&own, &chain)?;
             prop_assert!(own.iter().all(|m| m.provider() == provider_addr(i)));
             prop_assert_eq!(
                 pairs(&own),
-                pairs(&match_provider(&book_b, &provider_addr(i), &chain, |_| true))
+                pairs(&match_provider(&book_b, &provider_addr(i), &chain, |_| true).matches)
             );
         }
     }
