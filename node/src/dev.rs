@@ -21,8 +21,10 @@ use tracing::info;
 use joule_ledger::mempool::{Mempool, MempoolConfig};
 use parking_lot::Mutex;
 
+use crate::book_sync;
 use crate::driver::{Driver, DriverConfig, LocalHub};
 use crate::rpc::{self, RpcConfig, RpcContext};
+use joule_market::{BookLimits, OrderBook};
 use tokio::sync::broadcast;
 
 /// Chain id of development chains.
@@ -174,6 +176,15 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         // must still stop it cleanly (`ctrl_c()` would only register when first polled).
         let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
         let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let book = Arc::new(Mutex::new(OrderBook::new(
+            BookLimits::default(),
+            chain.head().number,
+        )));
+        tokio::spawn(book_sync::run(
+            chain.clone(),
+            book.clone(),
+            heads.subscribe(),
+        ));
         let _rpc = if args.rpc.off {
             None
         } else {
@@ -181,6 +192,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
                 chain: chain.clone(),
                 mempool: mempool.clone(),
                 heads,
+                book,
                 roles: vec!["authority".into()],
             };
             let (_, handle) = rpc::start(&args.rpc.config(), ctx)

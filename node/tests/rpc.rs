@@ -20,6 +20,7 @@ struct Fixture {
     chain: Arc<Chain>,
     mempool: Arc<Mutex<Mempool>>,
     heads: broadcast::Sender<joule_ledger::Header>,
+    book: Arc<Mutex<joule_market::OrderBook>>,
     url: String,
     ws: String,
     _server: jsonrpsee::server::ServerHandle,
@@ -31,10 +32,15 @@ async fn fixture() -> Fixture {
     let chain = Arc::new(net.memory_chain_with(Arc::new(executor)));
     let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::default())));
     let (heads, _) = broadcast::channel(16);
+    let book = Arc::new(Mutex::new(joule_market::OrderBook::new(
+        joule_market::BookLimits::default(),
+        0,
+    )));
     let ctx = RpcContext {
         chain: chain.clone(),
         mempool: mempool.clone(),
         heads: heads.clone(),
+        book: book.clone(),
         roles: vec!["full".into()],
     };
     let config = RpcConfig {
@@ -47,6 +53,7 @@ async fn fixture() -> Fixture {
         chain,
         mempool,
         heads,
+        book,
         url: format!("http://{addr}"),
         ws: format!("ws://{addr}"),
         _server: server,
@@ -242,4 +249,122 @@ async fn heads_arrive_over_websocket() {
         .unwrap();
     assert_eq!(header["hash"], json!(block.hash()));
     assert_eq!(header["number"], 1);
+}
+
+#[tokio::test]
+async fn bids_enter_the_book_and_leave_it_when_matched() {
+    let f = fixture().await;
+    let client = HttpClientBuilder::default().build(&f.url).unwrap();
+    let requester = f.net.users[0].clone();
+    let provider = f.net.users[1].clone();
+    let chain_id = f.net.genesis.chain_id;
+    let code = joule_vm::examples::HASH_CHAIN.to_vec();
+    let sign = |key: &joule_ledger::SecretKey, nonce, call| {
+        Transaction {
+            chain_id,
+            nonce,
+            fee: 1,
+            call,
+        }
+        .sign(key)
+        .verify(chain_id)
+        .unwrap()
+    };
+    f.net.produce_block(
+        &f.chain,
+        vec![
+            sign(&requester, 0, Call::PublishModule { code: code.clone() }),
+            sign(
+                &provider,
+                0,
+                Call::RegisterProvider {
+                    stake: 500_000_000_000,
+                },
+            ),
+        ],
+    );
+    let bid = |module, nonce| {
+        joule_ledger::Bid {
+            chain_id,
+            requester: requester.address(),
+            module,
+            input: joule_ledger::JobInput::Inline(b"\x10\x00\x00\x00joule".to_vec()),
+            fuel_limit: 1_000_000,
+            max_price_per_fuel: 2,
+            replicas: 1,
+            min_reputation: 0,
+            deadline: 50,
+            nonce,
+        }
+        .sign(&requester)
+    };
+    let good = bid(Hash::keccak(&code), 0);
+    let id: Hash = client
+        .request("market_submitBid", params(&[json!(good)]))
+        .await
+        .unwrap();
+    assert_eq!(id, good.bid.id());
+    let info: Value = client.request("node_info", params(&[])).await.unwrap();
+    assert_eq!(info["openBids"], 1);
+
+    // A bid for a module the chain does not have is refused with the reason.
+    let err = client
+        .request::<Value, _>("market_submitBid", params(&[json!(bid(Hash::ZERO, 1))]))
+        .await
+        .unwrap_err();
+    let jsonrpsee::core::ClientError::Call(obj) = err else {
+        panic!("not a call error")
+    };
+    assert_eq!(obj.code(), 1002);
+    assert!(obj.message().contains("module"), "{}", obj.message());
+
+    // The provider matches it on chain; the book forgets it.
+    let offer = joule_ledger::Offer {
+        chain_id,
+        provider: provider.address(),
+        price_per_fuel: 1,
+        max_fuel: 10_000_000,
+        capacity: 1,
+        expiry: 50,
+        nonce: 0,
+    }
+    .sign(&provider);
+    f.net.produce_block(
+        &f.chain,
+        vec![sign(
+            &provider,
+            1,
+            Call::Match {
+                bid: Box::new(good.clone()),
+                offer: Box::new(offer),
+            },
+        )],
+    );
+    let book = f.book.clone();
+    joule_node::book_sync::apply_block(&f.chain, &book, &f.chain.head());
+    assert_eq!(book.lock().bid_count(), 0);
+    let job: Value = client
+        .request("market_getJob", params(&[json!(id)]))
+        .await
+        .unwrap();
+    assert_eq!(job["status"], "committing");
+    assert_eq!(job["assignments"][0]["provider"], json!(provider.address()));
+    let jobs: Vec<Value> = client
+        .request(
+            "market_listJobs",
+            params(&[json!({"requester": requester.address()})]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    let none: Vec<Value> = client
+        .request("market_listJobs", params(&[json!({"status": "settled"})]))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let record: Value = client
+        .request("market_getProvider", params(&[json!(provider.address())]))
+        .await
+        .unwrap();
+    assert_eq!(record["activeJobs"], 1);
 }

@@ -14,6 +14,11 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
+use joule_ledger::{SignedBid, SignedOffer};
+use joule_market::{OrderBook, check_bid_with_chain, verify_bid};
+
+use crate::chain_view::CommittedView;
+
 use super::types::{
     AccountJson, BlockJson, HeaderJson, JobJson, NodeInfo, ProviderJson, TxJson, TxProofJson,
 };
@@ -30,6 +35,8 @@ pub struct RpcContext {
     pub mempool: Arc<Mutex<Mempool>>,
     /// New heads, as committed.
     pub heads: broadcast::Sender<Header>,
+    /// Open bids and offers.
+    pub book: Arc<Mutex<OrderBook>>,
     /// Roles this process runs, for `node_info`.
     pub roles: Vec<String>,
 }
@@ -332,8 +339,44 @@ impl RpcContext {
             }))
     }
 
+    /// `market_submitBid`: checks a signed bid without and with the chain (signature, expiry,
+    /// sizes, requester balance for escrow, module published) and puts it in the order book,
+    /// where providers match it. Returns the job id.
+    pub fn submit_bid(&self, signed: SignedBid) -> Result<Hash, RpcError> {
+        let view = CommittedView::new(&self.chain);
+        let bid = verify_bid(
+            signed,
+            self.chain.chain_id(),
+            &self.chain.genesis().market,
+            self.chain.head().number,
+        )
+        .map_err(|e| RpcError::BidRejected(e.to_string()))?;
+        check_bid_with_chain(&bid, &view).map_err(|e| RpcError::BidRejected(e.to_string()))?;
+        let id = bid.id();
+        let mut book = self.book.lock();
+        if book.bid(&id).is_some() {
+            return Ok(id);
+        }
+        book.insert_bid(bid)
+            .map_err(|e| RpcError::BidRejected(e.to_string()))?;
+        Ok(id)
+    }
+
+    /// `market_listOffers`: open offers, cheapest first.
+    pub fn offers(&self) -> Vec<SignedOffer> {
+        self.book
+            .lock()
+            .offers()
+            .map(|o| o.signed().clone())
+            .collect()
+    }
+
     /// `node_info`.
-    pub fn info(&self, open_bids: usize, open_offers: usize) -> Result<NodeInfo, RpcError> {
+    pub fn info(&self) -> Result<NodeInfo, RpcError> {
+        let (open_bids, open_offers) = {
+            let book = self.book.lock();
+            (book.bid_count(), book.offer_count())
+        };
         Ok(NodeInfo {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             chain_id: self.chain.chain_id(),

@@ -2,7 +2,7 @@
 //!
 //! Methods: `chain_head`, `chain_getBlock`, `chain_getTransaction`,
 //! `chain_getTransactionProof`, `state_getAccount`, `tx_submit`, `market_getJob`,
-//! `market_listJobs`, `market_getProvider`, `node_info`, and the subscriptions
+//! `market_listJobs`, `market_getProvider`, `market_submitBid`, `market_listOffers`, `node_info`, and the subscriptions
 //! `chain_subscribeHeads` and `market_subscribeJob`. Hashes, addresses and bytes are 0x-hex;
 //! amounts are decimal strings. Malformed requests, unknown methods and bad params get the
 //! standard JSON-RPC codes; refusals get application codes with a message that says what was
@@ -125,7 +125,15 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         })
         .map(|_| ()),
         m.register_method("node_info", |_, ctx, _| {
-            Ok::<_, ErrorObjectOwned>(ctx.info(0, 0)?)
+            Ok::<_, ErrorObjectOwned>(ctx.info()?)
+        })
+        .map(|_| ()),
+        m.register_method("market_submitBid", |params, ctx, _| {
+            Ok::<_, ErrorObjectOwned>(ctx.submit_bid(parse(&params)?)?)
+        })
+        .map(|_| ()),
+        m.register_method("market_listOffers", |_, ctx, _| {
+            Ok::<_, ErrorObjectOwned>(ctx.offers())
         })
         .map(|_| ()),
         m.register_subscription(
