@@ -1,6 +1,7 @@
 //! Integration tests of `joule-contracts`: one binary (see STYLE.md).
 
 mod common;
+mod economics;
 mod lifecycle;
 mod properties;
 mod refusals;
