@@ -2,6 +2,7 @@
 
 mod chain;
 mod common;
+mod economics;
 mod lifecycle;
 mod properties;
 mod refusals;
