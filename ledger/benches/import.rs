@@ -1,7 +1,7 @@
 //! Block import throughput: decode, signature recovery, execution, state root and a synced
 //! RocksDB commit, for blocks of 1,000 transfers, with signatures recovered on 1 and on 2 threads.
 //!
-//! `cargo bench -p joule-ledger --bench import`
+//! `cargo bench --workspace --bench import`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

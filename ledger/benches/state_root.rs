@@ -3,7 +3,7 @@
 //!
 //! Measures `tree::update` (node reads, hashing, the write set) against an unchanged store, with a
 //! different block each iteration from a pool; prints node reads and writes per block.
-//! `cargo bench -p joule-ledger --bench state_root`
+//! `cargo bench --workspace --bench state_root`
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
