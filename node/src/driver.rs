@@ -31,17 +31,30 @@ use tracing::{debug, info, warn};
 
 /// Where the consensus machine's messages go. A libp2p service implements this later; tests
 /// and multi-authority processes use [`LocalHub`].
+/// A message from a peer.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    /// A consensus message.
+    Consensus(ConsensusMessage),
+    /// A block another authority committed, with its commit: a laggard that missed a decision
+    /// imports it (the commit proves finality on its own) instead of waiting forever.
+    Committed(Arc<(Block, Commit)>),
+}
+
+/// What reaches a driver from its peers.
 pub trait ConsensusNetwork: Send + Sync + std::fmt::Debug {
     /// Sends to every other authority.
     fn broadcast(&self, from: Address, message: ConsensusMessage);
     /// Sends to one authority.
     fn send_to(&self, from: Address, to: Address, message: ConsensusMessage);
+    /// Announces a committed block with its commit to every other peer.
+    fn announce(&self, from: Address, committed: Arc<(Block, Commit)>);
 }
 
 /// An in-process network: every registered authority gets a bounded inbox.
 #[derive(Debug, Default)]
 pub struct LocalHub {
-    peers: Mutex<BTreeMap<Address, mpsc::Sender<ConsensusMessage>>>,
+    peers: Mutex<BTreeMap<Address, mpsc::Sender<Inbound>>>,
 }
 
 /// Inbox size per authority on a [`LocalHub`]; a full inbox drops (consensus retransmits).
@@ -49,7 +62,7 @@ pub const INBOX_CAPACITY: usize = 1_024;
 
 impl LocalHub {
     /// Registers `who` and returns its inbox.
-    pub fn join(&self, who: Address) -> mpsc::Receiver<ConsensusMessage> {
+    pub fn join(&self, who: Address) -> mpsc::Receiver<Inbound> {
         let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
         self.peers.lock().insert(who, tx);
         rx
@@ -64,7 +77,7 @@ impl LocalHub {
 impl ConsensusNetwork for LocalHub {
     fn broadcast(&self, from: Address, message: ConsensusMessage) {
         for (who, tx) in self.peers.lock().iter() {
-            if *who != from && tx.try_send(message.clone()).is_err() {
+            if *who != from && tx.try_send(Inbound::Consensus(message.clone())).is_err() {
                 debug!(target: "node::consensus", to = %who, "inbox full or closed; message dropped");
             }
         }
@@ -72,7 +85,15 @@ impl ConsensusNetwork for LocalHub {
 
     fn send_to(&self, _from: Address, to: Address, message: ConsensusMessage) {
         if let Some(tx) = self.peers.lock().get(&to) {
-            let _ = tx.try_send(message);
+            let _ = tx.try_send(Inbound::Consensus(message));
+        }
+    }
+
+    fn announce(&self, from: Address, committed: Arc<(Block, Commit)>) {
+        for (who, tx) in self.peers.lock().iter() {
+            if *who != from {
+                let _ = tx.try_send(Inbound::Committed(committed.clone()));
+            }
         }
     }
 }
@@ -190,10 +211,18 @@ pub struct Driver {
     host: ChainHost,
     machine: Consensus<StoreSafety, SystemClock>,
     network: Arc<dyn ConsensusNetwork>,
-    inbox: mpsc::Receiver<ConsensusMessage>,
+    inbox: mpsc::Receiver<Inbound>,
     timers: BinaryHeap<Reverse<Timeout>>,
     config: DriverConfig,
+    consensus: ConsensusConfig,
+    /// Committed blocks announced for heights above ours, waiting for the ones before them.
+    ahead: BTreeMap<BlockNumber, Arc<(Block, Commit)>>,
 }
+
+/// Most announced future blocks a driver keeps.
+const MAX_AHEAD: usize = 64;
+/// How many of its latest committed blocks a driver re-announces on each rebroadcast tick.
+const REANNOUNCE: u64 = 4;
 
 fn tip_of(chain: &Chain) -> anyhow::Result<ChainTip> {
     let head = chain.head();
@@ -221,13 +250,13 @@ impl Driver {
         key: SecretKey,
         mempool: Arc<Mutex<Mempool>>,
         network: Arc<dyn ConsensusNetwork>,
-        inbox: mpsc::Receiver<ConsensusMessage>,
+        inbox: mpsc::Receiver<Inbound>,
         config: DriverConfig,
     ) -> anyhow::Result<Self> {
         let mut consensus = ConsensusConfig::new(chain.chain_id(), chain.authorities().clone());
         consensus.block_time_ms = chain.genesis().block_time_ms;
         let machine = Consensus::new(
-            consensus,
+            consensus.clone(),
             key.clone(),
             tip_of(&chain)?,
             StoreSafety::new(chain.store().clone()),
@@ -248,7 +277,78 @@ impl Driver {
             inbox,
             timers: BinaryHeap::new(),
             config,
+            consensus,
+            ahead: BTreeMap::new(),
         })
+    }
+
+    /// Imports announced committed blocks that extend our head, then restarts consensus at the
+    /// new height.
+    fn catch_up(&mut self, committed: Arc<(Block, Commit)>) -> anyhow::Result<()> {
+        let number = committed.0.header.number;
+        let head = self.chain.head().number;
+        if number <= head || (self.ahead.len() >= MAX_AHEAD && !self.ahead.contains_key(&number)) {
+            return Ok(());
+        }
+        self.ahead.insert(number, committed);
+        let mut imported = false;
+        while let Some(next) = self.ahead.remove(&(self.chain.head().number + 1)) {
+            let (block, commit) = &*next;
+            match self.chain.import_block(block, commit.clone()) {
+                Ok(()) => {
+                    imported = true;
+                    info!(target: "node::consensus", number = block.header.number, "caught up with a block committed by peers");
+                    let mut pool = self.host.mempool.lock();
+                    pool.remove_included(
+                        block
+                            .txs
+                            .iter()
+                            .map(|t| t.hash())
+                            .collect::<Vec<_>>()
+                            .iter(),
+                    );
+                    pool.prune(&*self.chain);
+                }
+                Err(e) => {
+                    warn!(target: "node::consensus", number = block.header.number, error = %e, "announced block rejected");
+                    break;
+                }
+            }
+        }
+        let head = self.chain.head().number;
+        self.ahead.retain(|n, _| *n > head);
+        if imported {
+            if let Some(heads) = &self.config.heads {
+                let _ = heads.send(self.chain.head());
+            }
+            self.host.executed.clear();
+            self.timers.clear();
+            self.machine = Consensus::new(
+                self.consensus.clone(),
+                self.host.key.clone(),
+                tip_of(&self.chain)?,
+                StoreSafety::new(self.chain.store().clone()),
+                SystemClock,
+            )
+            .context("restarting consensus after catching up")?;
+            if !self.done() {
+                let outputs = self.machine.start_height(&mut self.host);
+                self.carry_out(outputs)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-announces our latest committed blocks, for peers that missed them.
+    fn reannounce(&self) -> anyhow::Result<()> {
+        let head = self.chain.head().number;
+        let me = self.host.key.address();
+        for n in head.saturating_sub(REANNOUNCE - 1).max(1)..=head {
+            if let (Some(block), Some(commit)) = (self.chain.block(n)?, self.chain.commit(n)?) {
+                self.network.announce(me, Arc::new((block, commit)));
+            }
+        }
+        Ok(())
     }
 
     fn done(&self) -> bool {
@@ -272,13 +372,17 @@ impl Driver {
             let sleep = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600)));
             tokio::select! {
                 _ = &mut shutdown => break,
-                Some(message) = self.inbox.recv() => {
-                    let outputs = self.machine.handle_message(message, &mut self.host);
-                    self.carry_out(outputs)?;
-                }
+                Some(inbound) = self.inbox.recv() => match inbound {
+                    Inbound::Consensus(message) => {
+                        let outputs = self.machine.handle_message(message, &mut self.host);
+                        self.carry_out(outputs)?;
+                    }
+                    Inbound::Committed(committed) => self.catch_up(committed)?,
+                },
                 _ = resend.tick() => {
                     let outputs = self.machine.rebroadcast();
                     self.carry_out(Ok(outputs))?;
+                    self.reannounce()?;
                 }
                 _ = sleep => {
                     let now = SystemClock.now_ms();
@@ -328,9 +432,11 @@ impl Driver {
                     };
                     self.host.executed.clear();
                     let included: Vec<Hash> = executed.block.txs.iter().map(|t| t.hash()).collect();
+                    let announced = Arc::new((executed.block.clone(), decision.commit.clone()));
                     self.chain
                         .commit_block(executed, decision.commit)
                         .context("committing the decided block")?;
+                    self.network.announce(me, announced);
                     {
                         let mut pool = self.host.mempool.lock();
                         pool.remove_included(included.iter());

@@ -79,3 +79,62 @@ async fn three_of_four_keep_the_chain_moving() {
             .all(|c| c.header(4).unwrap().unwrap().hash() == head)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_authority_catches_up_from_announced_blocks() {
+    // Three authorities run on; the fourth starts later on an empty chain, imports the blocks
+    // its peers announce (each proven by its commit) and reaches the same chain.
+    let net = fast_net();
+    let hub = Arc::new(LocalHub::default());
+    let mut runners = Vec::new();
+    let mut chains = Vec::new();
+    for i in 0..4 {
+        let key = net.authorities[i].clone();
+        let chain = Arc::new(net.memory_chain());
+        let inbox = hub.join(key.address());
+        let driver = Driver::new(
+            chain.clone(),
+            key,
+            Arc::new(Mutex::new(Mempool::new(MempoolConfig::default()))),
+            hub.clone(),
+            inbox,
+            DriverConfig {
+                until_block: if i == 3 { Some(8) } else { None },
+                heads: None,
+            },
+        )
+        .unwrap();
+        chains.push(chain);
+        runners.push(driver);
+    }
+    let late = runners.pop().unwrap();
+    let mut tasks: Vec<_> = runners
+        .into_iter()
+        .map(|d| tokio::spawn(d.run(std::future::pending())))
+        .collect();
+    // Let the three commit a few blocks without it (its inbox fills and drops; that is the point).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while chains[0].head().number < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the three did not commit"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(60), late.run(std::future::pending()))
+        .await
+        .expect("the late authority did not catch up")
+        .unwrap();
+    for t in tasks.drain(..) {
+        t.abort();
+    }
+    let late_chain = &chains[3];
+    assert!(late_chain.head().number >= 8);
+    for n in 1..=8 {
+        assert_eq!(
+            late_chain.header(n).unwrap().unwrap().hash(),
+            chains[0].header(n).unwrap().unwrap().hash(),
+            "height {n}"
+        );
+    }
+}
