@@ -24,6 +24,8 @@ pub enum Command {
     Job(crate::job::JobArgs),
     /// Create, list and inspect encrypted key files (Ethereum keystore v3).
     Keys(crate::keys::KeysArgs),
+    /// Read the chain over JSON-RPC: head, blocks, transactions (with proofs), accounts, jobs.
+    Explorer(crate::explorer::ExplorerArgs),
 }
 
 /// Parses the process arguments and runs the command; errors print with their causes.
@@ -33,6 +35,7 @@ pub fn run() -> ExitCode {
         Command::Dev(args) => crate::dev::run(args),
         Command::Job(args) => crate::job::run(args),
         Command::Keys(args) => crate::keys::run(args),
+        Command::Explorer(args) => crate::explorer::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

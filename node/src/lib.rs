@@ -14,6 +14,7 @@ pub mod chain_view;
 pub mod cli;
 pub mod dev;
 pub mod driver;
+pub mod explorer;
 pub mod job;
 pub mod keys;
 pub mod keystore;

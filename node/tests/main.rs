@@ -2,6 +2,7 @@
 
 mod consensus;
 mod dev;
+mod explorer;
 mod job_run;
 mod keys;
 mod rpc;

@@ -1,0 +1,155 @@
+//! `joule explorer` as a child process against a running `joule dev`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use joule_ledger::{Call, SecretKey, Transaction, codec};
+use serde_json::Value;
+
+struct Dev {
+    child: Child,
+    rpc: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_dev() -> Dev {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_joule"))
+        .args(["dev", "--rpc.addr", "127.0.0.1:0", "--datadir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    // Keep draining the log so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("addr="))
+                && line.contains("JSON-RPC listening")
+            {
+                let _ = tx.send(addr.to_owned());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("joule dev did not start its RPC server");
+    Dev {
+        child,
+        rpc: format!("http://{addr}"),
+        _dir: dir,
+    }
+}
+
+fn explorer(dev: &Dev, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_joule"))
+        .args(["explorer", "--rpc", &dev.rpc])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn explorer_reads_blocks_accounts_and_proves_a_transaction() {
+    let dev = start_dev();
+    let requester = SecretKey::from_seed(joule_node::dev::DEV_REQUESTER_SEED);
+    let to = SecretKey::from_seed("explorer-test-recipient").address();
+    let signed = Transaction {
+        chain_id: joule_node::dev::DEV_CHAIN_ID,
+        nonce: 0,
+        fee: 1,
+        call: Call::Transfer { to, amount: 777 },
+    }
+    .sign(&requester);
+    let hash = signed.hash();
+    let body = serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tx_submit",
+        "params": [format!("0x{}", hex::encode(codec::encode(&signed)))],
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let submitted: Value = runtime.block_on(async {
+        use jsonrpsee::core::client::ClientT;
+        let client = jsonrpsee_http_client::HttpClientBuilder::default()
+            .build(&dev.rpc)
+            .unwrap();
+        let mut p = jsonrpsee::core::params::ArrayParams::new();
+        p.insert(&body["params"][0]).unwrap();
+        client.request("tx_submit", p).await.unwrap()
+    });
+    assert_eq!(submitted, serde_json::json!(hash));
+
+    // Poll until the transfer is in a block, then prove it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let proven = loop {
+        assert!(
+            Instant::now() < deadline,
+            "transaction not included in time"
+        );
+        let out = explorer(&dev, &["--json", "tx", &hash.to_string(), "--prove"]);
+        if out.status.success() {
+            break json(&out);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(proven["proof"]["verified"], true);
+    assert_eq!(proven["receipt"]["status"]["status"], "success");
+    let block = proven["blockNumber"].as_u64().unwrap();
+
+    let account = json(&explorer(&dev, &["--json", "account", &to.to_string()]));
+    assert_eq!(account["balance"], "777");
+    let head = json(&explorer(&dev, &["--json", "head"]));
+    assert!(head["number"].as_u64().unwrap() >= block);
+    let got = json(&explorer(&dev, &["--json", "block", &block.to_string()]));
+    assert_eq!(got["transactions"][0]["hash"], serde_json::json!(hash));
+    // The people's view prints lines, not JSON.
+    let text = explorer(&dev, &["block", &block.to_string()]);
+    assert!(text.status.success());
+    assert!(String::from_utf8_lossy(&text.stdout).contains("transactions  1"));
+
+    // Two heads over WebSocket, one JSON line each.
+    let watched = explorer(&dev, &["--json", "watch", "--count", "2"]);
+    assert!(watched.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&watched.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        lines[1]["number"].as_u64().unwrap(),
+        lines[0]["number"].as_u64().unwrap() + 1
+    );
+
+    // Unknown things are errors with a message, not crashes.
+    let missing = explorer(&dev, &["job", &joule_ledger::Hash::ZERO.to_string()]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("job not found"));
+    let jobs = json(&explorer(&dev, &["--json", "jobs"]));
+    assert_eq!(jobs, serde_json::json!([]));
+}
