@@ -146,7 +146,7 @@ fn print_setup(grid: &[Point]) {
          claims L. Compute costs the provider {} credits per fuel; every transaction pays a fee \
          of {}. Other parameters are the defaults (`MarketParams::default()`: slash reward 50%, \
          min collateral {}) with the short windows of `sim::test_params()` (a reveal window of {} \
-         blocks: the audit dodger has that many tries). Per grid point: {JOBS_K1} jobs per strategy with one replica, {JOBS_K2} with \
+         blocks; the audit dodger reveals only when the draw it can see would miss). Per grid point: {JOBS_K1} jobs per strategy with one replica, {JOBS_K2} with \
          two (each subject paired with an honest replica).\n",
         o.fuel_used,
         o.fuel_limit,

@@ -17,7 +17,7 @@
 //! cheater(q)    q·cheat + (1 − q)·honest
 //! no-show       −C − f
 //! lazy copier   −C − 4f                  (k ≥ 2: it must commit a guess; its copy is refused)
-//! audit dodger  cheat (k = 1) with p^reveal_blocks in place of p
+//! audit dodger  cheat (k = 1)                 (the draw reads a block after its reveal)
 //! ```
 //!
 //! so cheating pays less than honesty when `p·(C + L·π) > (L − F)·π + F·c` (the stake at risk plus
@@ -248,11 +248,9 @@ pub fn expected_profit(s: &Scenario, strategy: Strategy, fuel_used: u64, fuel_li
         Strategy::LazyCopier if lone => cheat(p) - 3.0 * fee,
         Strategy::LazyCopier => -collateral - 4.0 * fee,
         Strategy::NoShow => -collateral - fee,
-        // Caught only if every block of the reveal window would pick the job for audit.
-        Strategy::AuditDodger => {
-            let tries = i32::try_from(s.params.reveal_blocks).unwrap_or(i32::MAX);
-            cheat(p.powi(tries)) - 3.0 * fee
-        }
+        // Its view of the draw is useless: the draw reads the parent hash of a block after its
+        // reveal, so it is audited like any lone cheater.
+        Strategy::AuditDodger => cheat(p) - 3.0 * fee,
     }
 }
 
