@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use joule_ledger::block::{Event, Receipt, TxStatus};
-use joule_ledger::executor::{BlockContext, ExecError, Executor, charge_fee, transfer};
+use joule_ledger::block::{Event, Receipt};
+use joule_ledger::executor::{BlockContext, ExecError, Executor, execute_call, transfer};
 use joule_ledger::genesis::MarketParams;
 use joule_ledger::state::StateOverlay;
 use joule_ledger::{Call, VerifiedTransaction};
@@ -90,26 +90,12 @@ impl Executor for MarketExecutor {
         ctx: &BlockContext,
         tx: &VerifiedTransaction,
     ) -> Result<Receipt, ExecError> {
-        charge_fee(state, ctx, tx)?;
-        let checkpoint = state.checkpoint();
-        let (status, events) = match self.apply_call(state, ctx, tx) {
-            Ok(events) => (TxStatus::Success, events),
-            Err(CallError::Store(e)) => return Err(ExecError::Store(e)),
-            Err(e) => {
-                state.revert_to(checkpoint);
-                (
-                    TxStatus::Failed {
-                        reason: e.to_string(),
-                    },
-                    Vec::new(),
-                )
+        execute_call(state, ctx, tx, |state| {
+            match self.apply_call(state, ctx, tx) {
+                Ok(events) => Ok(Ok(events)),
+                Err(CallError::Store(e)) => Err(ExecError::Store(e)),
+                Err(refused) => Ok(Err(refused.to_string())),
             }
-        };
-        Ok(Receipt {
-            tx_hash: tx.hash(),
-            status,
-            fee_paid: tx.tx().fee,
-            events,
         })
     }
 

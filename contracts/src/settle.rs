@@ -154,10 +154,10 @@ impl BlockEnd<'_> {
             job.phase = Phase::Expired;
             return Ok(());
         };
-        if reveals.iter().any(|r| *r != first) {
-            job.phase = Phase::Arbitrating(Cause::Disagreement);
+        let cause = if reveals.iter().any(|r| *r != first) {
+            Cause::Disagreement
         } else if audit_selected(&self.ctx.parent_hash, id, self.params.audit_ppm) {
-            job.phase = Phase::Arbitrating(Cause::Audit);
+            Cause::Audit
         } else {
             job.phase = Phase::Challengeable;
             job.result = Some(first);
@@ -166,10 +166,8 @@ impl BlockEnd<'_> {
             }
             job.deadline = self.ctx.number.saturating_add(self.params.challenge_blocks);
             return due::schedule(state, job.deadline, *id);
-        }
-        let Phase::Arbitrating(cause) = job.phase else {
-            unreachable!("set just above; qed")
         };
+        job.phase = Phase::Arbitrating(cause);
         self.arbitrate(state, id, job, cause, budget, events)
     }
 

@@ -18,6 +18,13 @@ fn stake_event(provider: Address, bonded: Amount, unbonding: Amount, withdrawn: 
     }
 }
 
+/// `sender`'s provider record, or [`CallError::NotProvider`].
+fn registered(state: &StateOverlay, sender: Address) -> Result<Provider, CallError> {
+    state
+        .provider(&sender)?
+        .ok_or(CallError::NotProvider(sender))
+}
+
 /// Registers `sender` as a provider with `stake` bonded.
 pub(crate) fn register(
     state: &mut StateOverlay,
@@ -49,9 +56,7 @@ pub(crate) fn add_stake(
     sender: Address,
     amount: Amount,
 ) -> Result<Vec<Event>, CallError> {
-    let mut provider = state
-        .provider(&sender)?
-        .ok_or(CallError::NotProvider(sender))?;
+    let mut provider = registered(state, sender)?;
     if amount == 0 {
         return Err(CallError::ZeroAmount);
     }
@@ -69,9 +74,7 @@ pub(crate) fn unbond(
     sender: Address,
     amount: Amount,
 ) -> Result<Vec<Event>, CallError> {
-    let mut provider = state
-        .provider(&sender)?
-        .ok_or(CallError::NotProvider(sender))?;
+    let mut provider = registered(state, sender)?;
     if amount == 0 {
         return Err(CallError::ZeroAmount);
     }
@@ -101,9 +104,7 @@ pub(crate) fn withdraw(
     now: BlockNumber,
     sender: Address,
 ) -> Result<Vec<Event>, CallError> {
-    let mut provider = state
-        .provider(&sender)?
-        .ok_or(CallError::NotProvider(sender))?;
+    let mut provider = registered(state, sender)?;
     let (matured, pending): (Vec<Unbonding>, Vec<Unbonding>) =
         provider.unbonding.iter().partition(|u| u.release_at <= now);
     if matured.is_empty() {

@@ -112,6 +112,32 @@ pub fn charge_fee(
     Ok(())
 }
 
+/// The common shape of executing a transaction: take the fee and nonce, run `call`, and if the
+/// call refuses (`Ok(Err(reason))`) undo its writes but keep the fee. `Err` is a store failure:
+/// the transaction cannot be included.
+pub fn execute_call<E: Into<ExecError>>(
+    state: &mut StateOverlay,
+    ctx: &BlockContext,
+    tx: &VerifiedTransaction,
+    call: impl FnOnce(&mut StateOverlay) -> Result<Result<Vec<Event>, String>, E>,
+) -> Result<Receipt, ExecError> {
+    charge_fee(state, ctx, tx)?;
+    let checkpoint = state.checkpoint();
+    let (status, events) = match call(state).map_err(Into::into)? {
+        Ok(events) => (TxStatus::Success, events),
+        Err(reason) => {
+            state.revert_to(checkpoint);
+            (TxStatus::Failed { reason }, Vec::new())
+        }
+    };
+    Ok(Receipt {
+        tx_hash: tx.hash(),
+        status,
+        fee_paid: tx.tx().fee,
+        events,
+    })
+}
+
 /// Moves `amount` from `from` to `to`; an error string if `from` cannot pay.
 pub fn transfer(
     state: &mut StateOverlay,
@@ -151,20 +177,8 @@ impl Executor for TransferExecutor {
                     .into(),
             ));
         };
-        charge_fee(state, ctx, tx)?;
-        let checkpoint = state.checkpoint();
-        let (status, events) = match transfer(state, tx.sender(), *to, *amount)? {
-            Ok(event) => (TxStatus::Success, vec![event]),
-            Err(reason) => {
-                state.revert_to(checkpoint);
-                (TxStatus::Failed { reason }, Vec::new())
-            }
-        };
-        Ok(Receipt {
-            tx_hash: tx.hash(),
-            status,
-            fee_paid: tx.tx().fee,
-            events,
+        execute_call(state, ctx, tx, |state| {
+            transfer(state, tx.sender(), *to, *amount).map(|r| r.map(|event| vec![event]))
         })
     }
 }
