@@ -4,28 +4,24 @@
 //! commits a block every block time into a RocksDB data directory, logging each one. Ctrl-C stops
 //! it cleanly; running it again resumes from the last committed block. The genesis is embedded
 //! ([`dev_genesis`]) and funds a development requester account whose key is written to
-//! `<datadir>/keys/dev-requester.key`.
+//! `<datadir>/keys/dev-requester.key`, and a development provider that stakes, offers its
+//! compute and runs the jobs it takes ([`crate::provider`]). Unless `--no-demo` is given, the
+//! requester posts a demo job at start and the log follows it to final payment
+//! ([`crate::demo`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use joule_contracts::MarketExecutor;
 use joule_ledger::genesis::GenesisBalance;
-use joule_ledger::store::{ChainStore, RocksStore};
-use joule_ledger::{Chain, Genesis, SecretKey};
+use joule_ledger::{Genesis, SecretKey};
+use joule_market::StrategyConfig;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::info;
 
-use joule_ledger::mempool::{Mempool, MempoolConfig};
-use parking_lot::Mutex;
-
-use crate::book_sync;
-use crate::driver::{Driver, DriverConfig, LocalHub};
-use crate::rpc::{self, RpcConfig, RpcContext};
-use joule_market::{BookLimits, OrderBook};
-use tokio::sync::broadcast;
+use crate::provider::{Behaviour, ProviderConfig};
+use crate::rpc::RpcConfig;
+use crate::service::{self, NodeSpec};
 
 /// Chain id of development chains.
 pub const DEV_CHAIN_ID: u64 = 31_337;
@@ -35,6 +31,12 @@ pub const DEV_AUTHORITY_SEED: &str = "joule-dev-authority";
 pub const DEV_REQUESTER_SEED: &str = "joule-dev-requester";
 /// The requester's starting balance.
 pub const DEV_REQUESTER_BALANCE: u128 = 1_000_000_000_000;
+/// Seed of the development provider's key.
+pub const DEV_PROVIDER_SEED: &str = "joule-dev-provider";
+/// The provider's starting balance.
+pub const DEV_PROVIDER_BALANCE: u128 = 1_000_000_000_000;
+/// Stake the development provider bonds.
+pub const DEV_PROVIDER_STAKE: u128 = 100_000_000_000;
 
 /// Flags of `joule dev`.
 #[derive(Debug, Args)]
@@ -45,6 +47,9 @@ pub struct DevArgs {
     /// Stop cleanly once this block is committed (for scripts; default: run until Ctrl-C).
     #[arg(long, value_name = "N")]
     pub until_block: Option<u64>,
+    /// Do not post the demo job (a Mandelbrot render from the dev requester) at start.
+    #[arg(long)]
+    pub no_demo: bool,
     /// JSON-RPC.
     #[command(flatten)]
     pub rpc: RpcArgs,
@@ -84,12 +89,17 @@ impl RpcArgs {
 pub fn dev_genesis() -> Genesis {
     let authority = SecretKey::from_seed(DEV_AUTHORITY_SEED);
     let requester = SecretKey::from_seed(DEV_REQUESTER_SEED);
+    let provider = SecretKey::from_seed(DEV_PROVIDER_SEED);
     Genesis {
         chain_id: DEV_CHAIN_ID,
         timestamp_ms: 1_767_225_600_000, // 2026-01-01T00:00:00Z
         block_time_ms: 1_000,
         authorities: vec![authority.address()],
-        balances: [(requester.address(), GenesisBalance(DEV_REQUESTER_BALANCE))].into(),
+        balances: [
+            (requester.address(), GenesisBalance(DEV_REQUESTER_BALANCE)),
+            (provider.address(), GenesisBalance(DEV_PROVIDER_BALANCE)),
+        ]
+        .into(),
         market: Default::default(),
     }
 }
@@ -139,70 +149,35 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating data directory {}", datadir.display()))?;
     let requester = SecretKey::from_seed(DEV_REQUESTER_SEED);
     write_key_file(&datadir.join("keys").join("dev-requester.key"), &requester)?;
-    let store = RocksStore::open(&datadir.join("db"))
-        .with_context(|| format!("opening the chain database in {}", datadir.display()))?;
-    let genesis = dev_genesis();
-    let executor = MarketExecutor::new(genesis.market.clone())
-        .context("starting the VM the market arbitrates with")?;
-    let chain = Chain::open(
-        ChainStore::new(Arc::new(store)),
-        genesis,
-        Arc::new(executor),
-    )
-    .context("opening the chain")?;
-    let head = chain.head();
+    let provider = SecretKey::from_seed(DEV_PROVIDER_SEED);
+    let chain = service::open_chain(&datadir, dev_genesis())?;
     info!(
         target: "node::dev",
         datadir = %datadir.display(),
-        head = head.number,
+        head = chain.head().number,
         requester = %requester.address(),
+        provider = %provider.address(),
         "joule dev started"
     );
+    let spec = NodeSpec {
+        datadir: datadir.clone(),
+        genesis: dev_genesis(),
+        authority: Some(SecretKey::from_seed(DEV_AUTHORITY_SEED)),
+        provider: Some((provider, dev_provider_config(&datadir))),
+        rpc: (!args.rpc.off).then(|| args.rpc.config()),
+        until_block: args.until_block,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(2)
         .build()
         .context("starting the async runtime")?;
-    let authority = SecretKey::from_seed(DEV_AUTHORITY_SEED);
-    let (heads, _) = broadcast::channel(64);
-    let config = DriverConfig {
-        until_block: args.until_block,
-        heads: Some(heads.clone()),
-    };
-    let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::default())));
-    let chain = Arc::new(chain);
+    let demo = !args.no_demo;
     runtime.block_on(async move {
         // Listen before the first block: a signal that arrives before the driver's first poll
         // must still stop it cleanly (`ctrl_c()` would only register when first polled).
         let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
         let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        let book = Arc::new(Mutex::new(OrderBook::new(
-            BookLimits::default(),
-            chain.head().number,
-        )));
-        tokio::spawn(book_sync::run(
-            chain.clone(),
-            book.clone(),
-            heads.subscribe(),
-        ));
-        let _rpc = if args.rpc.off {
-            None
-        } else {
-            let ctx = RpcContext {
-                chain: chain.clone(),
-                mempool: mempool.clone(),
-                heads,
-                book,
-                roles: vec!["authority".into()],
-            };
-            let (_, handle) = rpc::start(&args.rpc.config(), ctx)
-                .await
-                .with_context(|| format!("starting JSON-RPC on {}", args.rpc.addr))?;
-            Some(handle)
-        };
-        let hub = Arc::new(LocalHub::default());
-        let inbox = hub.join(authority.address());
-        let driver = Driver::new(chain, authority, mempool, hub, inbox, config)?;
         let shutdown = async move {
             tokio::select! {
                 _ = interrupt.recv() => {}
@@ -210,8 +185,34 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
             }
             info!(target: "node::dev", "stop signal received, stopping after the current step");
         };
-        driver.run(shutdown).await
+        let out_dir = datadir.join("demo");
+        service::run(spec, chain, shutdown, move |running| async move {
+            if demo {
+                crate::demo::run(running, requester, out_dir).await;
+            }
+        })
+        .await
     })?;
     info!(target: "node::dev", "stopped cleanly");
     Ok(())
+}
+
+/// The dev provider's settings: 1 credit per fuel, two jobs at once, 100 billion staked.
+pub fn dev_provider_config(datadir: &Path) -> ProviderConfig {
+    ProviderConfig {
+        strategy: StrategyConfig {
+            price_per_fuel: 1,
+            max_fuel_per_job: 1_000_000_000,
+            capacity: 2,
+            offer_lifetime_blocks: 20,
+            refresh_blocks_before_expiry: 2,
+            min_bid_price: 0,
+            allowed_modules: None,
+            denied_modules: Default::default(),
+        },
+        stake: DEV_PROVIDER_STAKE,
+        fee: 1,
+        dir: datadir.join("provider"),
+        behaviour: Behaviour::Honest,
+    }
 }

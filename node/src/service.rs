@@ -1,0 +1,204 @@
+//! A node process put together from its roles: the chain on RocksDB, the mempool and order
+//! book, JSON-RPC, and optionally an authority (the consensus [`Driver`]) and a provider (the
+//! [`ProviderWorker`]). `joule dev` and `joule node` both run through [`run`].
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use joule_contracts::MarketExecutor;
+use joule_ledger::mempool::{Mempool, MempoolConfig};
+use joule_ledger::store::{ChainStore, RocksStore};
+use joule_ledger::{Chain, Genesis, Header, SecretKey};
+use joule_market::{BookLimits, OrderBook};
+use joule_vm::{Vm, VmConfig};
+use parking_lot::Mutex;
+use tokio::sync::{broadcast, watch};
+use tracing::{info, warn};
+
+use crate::book_sync;
+use crate::driver::{Driver, DriverConfig, LocalHub};
+use crate::outbox::{LocalOutbox, Outbox};
+use crate::provider::{ProviderConfig, ProviderWorker};
+use crate::rpc::{self, RpcConfig, RpcContext};
+
+/// What one node process runs.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// Data directory: `db/` (the chain), `provider/` (the provider's journal), `vm-cache/`.
+    pub datadir: PathBuf,
+    /// The chain's genesis.
+    pub genesis: Genesis,
+    /// The authority key, if this node proposes and votes.
+    pub authority: Option<SecretKey>,
+    /// The provider key and settings, if this node sells compute.
+    pub provider: Option<(SecretKey, ProviderConfig)>,
+    /// JSON-RPC, unless off.
+    pub rpc: Option<RpcConfig>,
+    /// Stop once this block is committed.
+    pub until_block: Option<u64>,
+}
+
+/// The running node's shared parts, for what runs beside it (the dev demo).
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// The chain.
+    pub chain: Arc<Chain>,
+    /// Where this node's transactions and orders go.
+    pub outbox: Arc<LocalOutbox>,
+    /// Committed heads.
+    pub heads: broadcast::Sender<Header>,
+    /// The JSON-RPC address, if serving.
+    pub rpc_addr: Option<std::net::SocketAddr>,
+}
+
+/// Opens the chain database in `datadir/db` with the market executor.
+pub fn open_chain(datadir: &std::path::Path, genesis: Genesis) -> anyhow::Result<Chain> {
+    let store = RocksStore::open(&datadir.join("db"))
+        .with_context(|| format!("opening the chain database in {}", datadir.display()))?;
+    let executor = MarketExecutor::new(genesis.market.clone())
+        .context("starting the VM the market arbitrates with")?;
+    Chain::open(
+        ChainStore::new(Arc::new(store)),
+        genesis,
+        Arc::new(executor),
+    )
+    .context("opening the chain")
+}
+
+/// Runs the node until `shutdown` completes, `until_block` is committed, or a fatal error.
+/// `beside` is started once everything is up (the dev demo); it ends with the node.
+pub async fn run<F, B>(
+    spec: NodeSpec,
+    chain: Chain,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    beside: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(Running) -> B,
+    B: Future<Output = ()> + Send + 'static,
+{
+    let chain = Arc::new(chain);
+    let (heads, _) = broadcast::channel(64);
+    let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::default())));
+    let book = Arc::new(Mutex::new(OrderBook::new(
+        BookLimits::default(),
+        chain.head().number,
+    )));
+    let outbox = Arc::new(LocalOutbox::new(
+        chain.clone(),
+        mempool.clone(),
+        book.clone(),
+    ));
+    // Everything beside consensus stops when this flips.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+
+    tokio::spawn(book_sync::run(
+        chain.clone(),
+        book.clone(),
+        heads.subscribe(),
+    ));
+
+    let mut roles = Vec::new();
+    if spec.authority.is_some() {
+        roles.push("authority".to_owned());
+    }
+    if spec.provider.is_some() {
+        roles.push("provider".to_owned());
+    }
+    if roles.is_empty() {
+        roles.push("full".to_owned());
+    }
+
+    let rpc_handle = match &spec.rpc {
+        None => None,
+        Some(config) => {
+            let ctx = RpcContext {
+                chain: chain.clone(),
+                mempool: mempool.clone(),
+                heads: heads.clone(),
+                book: book.clone(),
+                roles: roles.clone(),
+            };
+            let (addr, handle) = rpc::start(config, ctx)
+                .await
+                .with_context(|| format!("starting JSON-RPC on {}", config.addr))?;
+            Some((addr, handle))
+        }
+    };
+
+    let mut provider_task = None;
+    if let Some((key, config)) = spec.provider.clone() {
+        let vm = Vm::with_config(VmConfig {
+            artifact_dir: Some(spec.datadir.join("vm-cache")),
+            ..VmConfig::default()
+        })
+        .context("starting the provider's VM")?;
+        let worker = ProviderWorker::new(
+            key,
+            chain.clone(),
+            book.clone(),
+            outbox.clone() as Arc<dyn Outbox>,
+            Arc::new(vm),
+            config,
+        )?;
+        provider_task = Some(tokio::spawn(worker.run(heads.subscribe(), stopped())));
+    }
+
+    let running = Running {
+        chain: chain.clone(),
+        outbox: outbox.clone(),
+        heads: heads.clone(),
+        rpc_addr: rpc_handle.as_ref().map(|(a, _)| *a),
+    };
+    let beside_task = tokio::spawn({
+        let fut = beside(running);
+        let stop = stopped();
+        async move {
+            tokio::select! {
+                _ = fut => {}
+                _ = stop => {}
+            }
+        }
+    });
+
+    let result = match spec.authority {
+        Some(key) => {
+            let hub = Arc::new(LocalHub::default());
+            let inbox = hub.join(key.address());
+            let config = DriverConfig {
+                until_block: spec.until_block,
+                heads: Some(heads.clone()),
+            };
+            let driver = Driver::new(chain.clone(), key, mempool, hub, inbox, config)?;
+            driver.run(shutdown).await
+        }
+        None => {
+            warn!(target: "node", "not an authority and no peer-to-peer network yet: serving the stored chain only");
+            shutdown.await;
+            Ok(())
+        }
+    };
+
+    let _ = stop_tx.send(true);
+    if let Some(task) = provider_task {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                warn!(target: "node::provider", error = %format!("{e:#}"), "provider worker stopped with an error")
+            }
+            Err(e) => warn!(target: "node::provider", error = %e, "provider worker panicked"),
+        }
+    }
+    let _ = beside_task.await;
+    drop(rpc_handle);
+    info!(target: "node", "stopped");
+    result
+}
