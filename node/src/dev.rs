@@ -163,7 +163,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         datadir: datadir.clone(),
         genesis: dev_genesis(),
         authority: Some(SecretKey::from_seed(DEV_AUTHORITY_SEED)),
-        provider: Some((provider, dev_provider_config(&datadir))),
+        providers: vec![(provider, dev_provider_config(&datadir))],
         rpc: (!args.rpc.off).then(|| args.rpc.config()),
         until_block: args.until_block,
     };

@@ -32,8 +32,9 @@ pub struct NodeSpec {
     pub genesis: Genesis,
     /// The authority key, if this node proposes and votes.
     pub authority: Option<SecretKey>,
-    /// The provider key and settings, if this node sells compute.
-    pub provider: Option<(SecretKey, ProviderConfig)>,
+    /// The provider keys and settings, if this node sells compute (one in practice; tests run
+    /// several against one chain).
+    pub providers: Vec<(SecretKey, ProviderConfig)>,
     /// JSON-RPC, unless off.
     pub rpc: Option<RpcConfig>,
     /// Stop once this block is committed.
@@ -110,7 +111,7 @@ where
     if spec.authority.is_some() {
         roles.push("authority".to_owned());
     }
-    if spec.provider.is_some() {
+    if !spec.providers.is_empty() {
         roles.push("provider".to_owned());
     }
     if roles.is_empty() {
@@ -134,8 +135,8 @@ where
         }
     };
 
-    let mut provider_task = None;
-    if let Some((key, config)) = spec.provider.clone() {
+    let mut provider_tasks = Vec::new();
+    for (key, config) in spec.providers.clone() {
         let vm = Vm::with_config(VmConfig {
             artifact_dir: Some(spec.datadir.join("vm-cache")),
             ..VmConfig::default()
@@ -149,7 +150,7 @@ where
             Arc::new(vm),
             config,
         )?;
-        provider_task = Some(tokio::spawn(worker.run(heads.subscribe(), stopped())));
+        provider_tasks.push(tokio::spawn(worker.run(heads.subscribe(), stopped())));
     }
 
     let running = Running {
@@ -188,7 +189,7 @@ where
     };
 
     let _ = stop_tx.send(true);
-    if let Some(task) = provider_task {
+    for task in provider_tasks {
         match task.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {

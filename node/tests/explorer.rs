@@ -24,7 +24,7 @@ impl Drop for Dev {
 fn start_dev() -> Dev {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_joule"))
-        .args(["dev", "--rpc.addr", "127.0.0.1:0", "--datadir"])
+        .args(["dev", "--no-demo", "--rpc.addr", "127.0.0.1:0", "--datadir"])
         .arg(dir.path())
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")

@@ -5,4 +5,7 @@ mod dev;
 mod explorer;
 mod job_run;
 mod keys;
+mod market;
+mod provider;
 mod rpc;
+mod support;
