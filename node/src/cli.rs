@@ -18,8 +18,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a one-process development chain: an authority committing blocks into RocksDB.
+    /// Run a one-process development chain: an authority, a provider and a demo job.
     Dev(DevArgs),
+    /// Run a node from a config file and flags: authority, provider or full.
+    Node(crate::config::NodeArgs),
     /// Work with WASM job modules locally (try a job before paying for it).
     Job(crate::job::JobArgs),
     /// Create, list and inspect encrypted key files (Ethereum keystore v3).
@@ -33,6 +35,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev(args) => crate::dev::run(args),
+        Command::Node(args) => crate::config::run(args),
         Command::Job(args) => crate::job::run(args),
         Command::Keys(args) => crate::keys::run(args),
         Command::Explorer(args) => crate::explorer::run(args),

@@ -2,7 +2,7 @@
 //!
 //! [`cli`] parses the command line; [`job`] is `joule job run`, a local trial of a WASM job with
 //! the provider's engine; [`dev`] is `joule dev`, one process with an authority, a provider and
-//! a demo job on an embedded RocksDB; [`service`] puts a node together from its roles;
+//! a demo job on an embedded RocksDB; [`config`] is `joule node --config FILE`; [`service`] puts a node together from its roles;
 //! [`driver`] runs the consensus state machine of `joule-ledger` against the chain, the mempool
 //! and a clock; [`provider`] is the provider worker (stake, offer, match, run, commit, reveal,
 //! with a restart-safe journal); [`outbox`] is where the node's own transactions and orders go
@@ -16,6 +16,7 @@
 pub mod book_sync;
 pub mod chain_view;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod dev;
 pub mod driver;

@@ -6,6 +6,7 @@ mod explorer;
 mod job_run;
 mod keys;
 mod market;
+mod node_config;
 mod provider;
 mod rpc;
 mod support;
