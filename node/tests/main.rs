@@ -1,7 +1,9 @@
 //! Integration tests of the `joule` node (one binary, see STYLE.md).
 
+mod bid;
 mod consensus;
 mod dev;
+mod devnode;
 mod explorer;
 mod job_run;
 mod keys;
