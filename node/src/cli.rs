@@ -28,6 +28,8 @@ pub enum Command {
     Keys(crate::keys::KeysArgs),
     /// Read the chain over JSON-RPC: head, blocks, transactions (with proofs), accounts, jobs.
     Explorer(crate::explorer::ExplorerArgs),
+    /// Ask a node for a job to be run: publish the module if needed, sign and send a bid.
+    Bid(Box<crate::bid::BidArgs>),
 }
 
 /// Parses the process arguments and runs the command; errors print with their causes.
@@ -39,6 +41,7 @@ pub fn run() -> ExitCode {
         Command::Job(args) => crate::job::run(args),
         Command::Keys(args) => crate::keys::run(args),
         Command::Explorer(args) => crate::explorer::run(args),
+        Command::Bid(args) => crate::bid::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,17 +3,14 @@
 //! `tx HASH --prove` fetches the transaction's Merkle proof and checks it against the header
 //! itself, so the answer does not rest on the node's word about inclusion.
 
-use std::time::Duration;
-
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use joule_ledger::{Address, Hash, merkle};
-use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
-use jsonrpsee::core::params::ArrayParams;
-use jsonrpsee_http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::core::client::SubscriptionClientT;
 use jsonrpsee_ws_client::WsClientBuilder;
 use serde_json::{Value, json};
 
+use crate::rpc::client::{call, connect, params};
 use crate::rpc::types::TxProofJson;
 
 /// Flags of `joule explorer`.
@@ -91,21 +88,6 @@ pub enum What {
     },
 }
 
-fn params(values: Vec<Value>) -> ArrayParams {
-    let mut p = ArrayParams::new();
-    for v in values {
-        p.insert(v).expect("serde_json values serialize; qed");
-    }
-    p
-}
-
-async fn call(client: &HttpClient, method: &str, args: Vec<Value>) -> anyhow::Result<Value> {
-    client
-        .request(method, params(args))
-        .await
-        .with_context(|| format!("calling {method}"))
-}
-
 /// Prints `value` as JSON or as `key: value` lines (nested values as compact JSON).
 fn show(value: &Value, as_json: bool) {
     if as_json {
@@ -150,10 +132,7 @@ pub fn run(args: ExplorerArgs) -> anyhow::Result<()> {
 }
 
 async fn explore(args: ExplorerArgs) -> anyhow::Result<()> {
-    let client = HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(30))
-        .build(&args.rpc)
-        .with_context(|| format!("RPC address {}", args.rpc))?;
+    let client = connect(&args.rpc)?;
     let as_json = args.json;
     match args.what {
         What::Head => show(&call(&client, "chain_head", vec![]).await?, as_json),

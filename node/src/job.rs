@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use joule_vm::{ExecError, Limits, Outcome, Status, Vm, VmConfig};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// `joule job …`: work with job modules locally.
@@ -59,10 +59,16 @@ pub fn run_to(args: JobArgs, w: &mut impl Write) -> anyhow::Result<()> {
 }
 
 fn read_input(args: &RunArgs) -> anyhow::Result<Vec<u8>> {
-    if let Some(path) = &args.input {
+    read_input_from(args.input.as_deref(), args.input_hex.as_deref())
+}
+
+/// A job input from `--input FILE` or `--input-hex HEX` (an optional 0x prefix), empty if
+/// neither is given.
+pub(crate) fn read_input_from(file: Option<&Path>, hex: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    if let Some(path) = file {
         return std::fs::read(path).with_context(|| format!("reading input {}", path.display()));
     }
-    if let Some(text) = &args.input_hex {
+    if let Some(text) = hex {
         let digits = text.trim().trim_start_matches("0x");
         return hex::decode(digits).context("--input-hex is not valid hex");
     }

@@ -13,6 +13,7 @@
 //! Good starting points: [`dev::run`], [`service::run`], [`provider::ProviderWorker`],
 //! [`driver::Driver`], and [`keystore::read_key`] for any command that takes a key file.
 
+pub mod bid;
 pub mod book_sync;
 pub mod chain_view;
 pub mod cli;

@@ -1,60 +1,12 @@
 //! `joule explorer` as a child process against a running `joule dev`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use joule_ledger::{Call, SecretKey, Transaction, codec};
 use serde_json::Value;
 
-struct Dev {
-    child: Child,
-    rpc: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_dev() -> Dev {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_joule"))
-        .args(["dev", "--no-demo", "--rpc.addr", "127.0.0.1:0", "--datadir"])
-        .arg(dir.path())
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    // Keep draining the log so the child never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("addr="))
-                && line.contains("JSON-RPC listening")
-            {
-                let _ = tx.send(addr.to_owned());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("joule dev did not start its RPC server");
-    Dev {
-        child,
-        rpc: format!("http://{addr}"),
-        _dir: dir,
-    }
-}
+use crate::support::{Dev, start_dev};
 
 fn explorer(dev: &Dev, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_joule"))

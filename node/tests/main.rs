@@ -1,5 +1,6 @@
 //! Integration tests of the `joule` node (one binary, see STYLE.md).
 
+mod bid;
 mod consensus;
 mod dev;
 mod explorer;

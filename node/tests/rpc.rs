@@ -368,3 +368,72 @@ async fn bids_enter_the_book_and_leave_it_when_matched() {
         .unwrap();
     assert_eq!(record["activeJobs"], 1);
 }
+
+#[tokio::test]
+async fn published_modules_inputs_and_market_params() {
+    let f = fixture().await;
+    let client = HttpClientBuilder::default().build(&f.url).unwrap();
+    let key = f.net.users[0].clone();
+    let chain_id = f.net.genesis.chain_id;
+    let code = joule_vm::examples::HASH_CHAIN.to_vec();
+    let data = b"a stored job input".to_vec();
+    let module = Hash::keccak(&code);
+    let input = Hash::keccak(&data);
+    let get = |method: &'static str, hash: Hash| {
+        let client = client.clone();
+        async move {
+            client
+                .request::<Value, _>(method, params(&[json!(hash)]))
+                .await
+                .unwrap()
+        }
+    };
+    // Nothing is published yet.
+    assert_eq!(get("market_getModule", module).await, Value::Null);
+    assert_eq!(get("market_getInput", input).await, Value::Null);
+
+    let sign = |nonce, call| {
+        Transaction {
+            chain_id,
+            nonce,
+            fee: 1,
+            call,
+        }
+        .sign(&key)
+        .verify(chain_id)
+        .unwrap()
+    };
+    f.net.produce_block(
+        &f.chain,
+        vec![
+            sign(0, Call::PublishModule { code: code.clone() }),
+            sign(1, Call::PublishInput { data: data.clone() }),
+        ],
+    );
+    assert_eq!(
+        get("market_getModule", module).await,
+        json!({"hash": module, "size": code.len()})
+    );
+    assert_eq!(
+        get("market_getInput", input).await,
+        json!({"hash": input, "size": data.len()})
+    );
+    // A module hash is not an input hash, and the other way round.
+    assert_eq!(get("market_getInput", module).await, Value::Null);
+    assert_eq!(get("market_getModule", input).await, Value::Null);
+    let err = client
+        .request::<Value, _>("market_getModule", params(&[json!("0x12")]))
+        .await
+        .unwrap_err();
+    let jsonrpsee::core::ClientError::Call(obj) = err else {
+        panic!("not a call error")
+    };
+    assert_eq!(obj.code(), -32602);
+
+    // The genesis market parameters, as the genesis document writes them.
+    let market: joule_ledger::genesis::MarketParams = client
+        .request("market_getParams", params(&[]))
+        .await
+        .unwrap();
+    assert_eq!(market, f.net.genesis.market);
+}

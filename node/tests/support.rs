@@ -165,3 +165,24 @@ pub fn datadir() -> (tempfile::TempDir, PathBuf) {
     let data = dir.path().join("dev");
     (dir, data)
 }
+
+/// A `joule dev --no-demo` in its own temporary directory, killed when dropped.
+pub struct Dev {
+    /// The process (killed when dropped, before the directory goes).
+    _node: DevNode,
+    /// Its JSON-RPC URL.
+    pub rpc: String,
+    /// Its data directory (removed after the process is gone).
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts a [`Dev`] without the demo job, so tests own every transaction.
+pub fn start_dev() -> Dev {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), &["--no-demo"]);
+    Dev {
+        rpc: node.rpc.clone(),
+        _node: node,
+        dir,
+    }
+}

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use joule_contracts::state::{Job, MarketState, Provider};
 use joule_ledger::block::tx_leaves;
+use joule_ledger::genesis::MarketParams;
 use joule_ledger::state::StateOverlay;
 use joule_ledger::store::{StoreError, Table};
 use joule_ledger::{
@@ -20,7 +21,8 @@ use joule_market::{OrderBook, check_bid_with_chain, verify_bid};
 use crate::chain_view::CommittedView;
 
 use super::types::{
-    AccountJson, BlockJson, HeaderJson, JobJson, NodeInfo, ProviderJson, TxJson, TxProofJson,
+    AccountJson, BlockJson, HeaderJson, JobJson, NodeInfo, ProviderJson, StoredJson, TxJson,
+    TxProofJson,
 };
 
 /// Most jobs one `market_listJobs` call returns.
@@ -337,6 +339,31 @@ impl RpcContext {
                 free_stake: provider.free_stake(),
                 provider,
             }))
+    }
+
+    /// `market_getModule`: a published module's code hash and size, or `null`.
+    pub fn module(&self, hash: Hash) -> Result<Option<StoredJson>, RpcError> {
+        Ok(self
+            .committed_state()
+            .module(&hash)?
+            .map(|code| StoredJson {
+                hash,
+                size: code.len() as u64,
+            }))
+    }
+
+    /// `market_getInput`: a published input's hash and size, or `null`.
+    pub fn input(&self, hash: Hash) -> Result<Option<StoredJson>, RpcError> {
+        Ok(self.committed_state().input(&hash)?.map(|data| StoredJson {
+            hash,
+            size: data.len() as u64,
+        }))
+    }
+
+    /// `market_getParams`: the market parameters fixed at genesis (limits, fees, windows), as
+    /// in the genesis document.
+    pub fn market_params(&self) -> MarketParams {
+        self.chain.genesis().market.clone()
     }
 
     /// `market_submitBid`: checks a signed bid without and with the chain (signature, expiry,

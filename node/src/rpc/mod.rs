@@ -2,12 +2,14 @@
 //!
 //! Methods: `chain_head`, `chain_getBlock`, `chain_getTransaction`,
 //! `chain_getTransactionProof`, `state_getAccount`, `tx_submit`, `market_getJob`,
-//! `market_listJobs`, `market_getProvider`, `market_submitBid`, `market_listOffers`, `node_info`, and the subscriptions
-//! `chain_subscribeHeads` and `market_subscribeJob`. Hashes, addresses and bytes are 0x-hex;
-//! amounts are decimal strings. Malformed requests, unknown methods and bad params get the
-//! standard JSON-RPC codes; refusals get application codes with a message that says what was
-//! wrong ([`RpcError`]).
+//! `market_listJobs`, `market_getProvider`, `market_getModule`, `market_getInput`,
+//! `market_getParams`, `market_submitBid`, `market_listOffers`, `node_info`, and the
+//! subscriptions `chain_subscribeHeads` and `market_subscribeJob`. Hashes, addresses and bytes
+//! are 0x-hex; amounts are decimal strings. Malformed requests, unknown methods and bad params
+//! get the standard JSON-RPC codes; refusals get application codes with a message that says what
+//! was wrong ([`RpcError`]). [`client`] is the calling side, for commands that talk to a node.
 
+pub mod client;
 mod methods;
 pub mod types;
 
@@ -122,6 +124,18 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         .map(|_| ()),
         m.register_method("market_getProvider", |params, ctx, _| {
             Ok::<_, ErrorObjectOwned>(ctx.provider(parse(&params)?)?)
+        })
+        .map(|_| ()),
+        m.register_blocking_method("market_getModule", |params, ctx, _| {
+            Ok::<_, ErrorObjectOwned>(ctx.module(parse(&params)?)?)
+        })
+        .map(|_| ()),
+        m.register_blocking_method("market_getInput", |params, ctx, _| {
+            Ok::<_, ErrorObjectOwned>(ctx.input(parse(&params)?)?)
+        })
+        .map(|_| ()),
+        m.register_method("market_getParams", |_, ctx, _| {
+            Ok::<_, ErrorObjectOwned>(ctx.market_params())
         })
         .map(|_| ()),
         m.register_method("node_info", |_, ctx, _| {

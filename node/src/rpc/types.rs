@@ -130,3 +130,13 @@ pub struct NodeInfo {
     /// Open offers.
     pub open_offers: usize,
 }
+
+/// A module or input stored on chain, named by its Keccak-256 hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredJson {
+    /// Its hash (a module's code hash).
+    pub hash: Hash,
+    /// Its size in bytes.
+    pub size: u64,
+}
