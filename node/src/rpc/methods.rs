@@ -8,17 +8,16 @@ use joule_ledger::genesis::MarketParams;
 use joule_ledger::state::StateOverlay;
 use joule_ledger::store::{StoreError, Table};
 use joule_ledger::{
-    Address, BlockNumber, Chain, Hash, Header, Mempool, MempoolError, SignedTransaction, StateKey,
-    codec, merkle,
+    Address, BlockNumber, Chain, Hash, Header, Mempool, SignedTransaction, StateKey, codec, merkle,
 };
 use parking_lot::Mutex;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use joule_ledger::{SignedBid, SignedOffer};
-use joule_market::{OrderBook, check_bid_with_chain, verify_bid};
+use joule_market::OrderBook;
 
-use crate::chain_view::CommittedView;
+use crate::outbox::{LocalOutbox, Outbox, OutboxError};
 
 use super::types::{
     AccountJson, BlockJson, HeaderJson, JobJson, NodeInfo, ProviderJson, StoredJson, TxJson,
@@ -272,16 +271,9 @@ impl RpcContext {
         let tx: SignedTransaction = codec::decode(&bytes).map_err(|e| {
             RpcError::InvalidParams(format!("transaction bytes do not decode: {e}"))
         })?;
-        let hash = tx.hash();
-        match self
-            .mempool
-            .lock()
-            .insert(tx, self.chain.chain_id(), &*self.chain)
-        {
-            Ok(_) => Ok(hash),
-            Err(MempoolError::Duplicate { .. }) => Ok(hash),
-            Err(e) => Err(RpcError::TxRejected(e.to_string())),
-        }
+        self.outbox()
+            .submit_tx(tx)
+            .map_err(|e| RpcError::TxRejected(e.to_string()))
     }
 
     /// `market_getJob`: the chain's record, or `null`.
@@ -370,23 +362,15 @@ impl RpcContext {
     /// sizes, requester balance for escrow, module published) and puts it in the order book,
     /// where providers match it. Returns the job id.
     pub fn submit_bid(&self, signed: SignedBid) -> Result<Hash, RpcError> {
-        let view = CommittedView::new(&self.chain);
-        let bid = verify_bid(
-            signed,
-            self.chain.chain_id(),
-            &self.chain.genesis().market,
-            self.chain.head().number,
-        )
-        .map_err(|e| RpcError::BidRejected(e.to_string()))?;
-        check_bid_with_chain(&bid, &view).map_err(|e| RpcError::BidRejected(e.to_string()))?;
-        let id = bid.id();
-        let mut book = self.book.lock();
-        if book.bid(&id).is_some() {
-            return Ok(id);
-        }
-        book.insert_bid(bid)
-            .map_err(|e| RpcError::BidRejected(e.to_string()))?;
-        Ok(id)
+        self.outbox().publish_bid(signed).map_err(|e| match e {
+            OutboxError::Bid(why) => RpcError::BidRejected(why),
+            other => RpcError::BidRejected(other.to_string()),
+        })
+    }
+
+    /// Where transactions and bids received over RPC go: the same doors the node's own use.
+    fn outbox(&self) -> LocalOutbox {
+        LocalOutbox::new(self.chain.clone(), self.mempool.clone(), self.book.clone())
     }
 
     /// `market_listOffers`: open offers, cheapest first.
