@@ -70,9 +70,16 @@ mod tests {
         };
         assert_eq!(args.datadir, None);
         assert_eq!(args.until_block, None);
-        assert_eq!(args.rpc.addr, "127.0.0.1:8545".parse().unwrap());
+        assert_eq!(args.rpc.addr, None);
         assert!(!args.rpc.off);
-        assert_eq!(args.rpc.config(), crate::rpc::RpcConfig::default());
+        assert_eq!(
+            args.rpc.config_over(crate::rpc::RpcConfig::default()),
+            Some(crate::rpc::RpcConfig::default())
+        );
+        assert_eq!(
+            crate::rpc::RpcConfig::default().addr,
+            "127.0.0.1:8545".parse().unwrap()
+        );
     }
 
     #[test]

@@ -38,7 +38,6 @@ use clap::Args;
 use joule_ledger::{Amount, Genesis};
 use joule_market::StrategyConfig;
 use serde::{Deserialize, Serialize};
-use tokio::signal::unix::{SignalKind, signal};
 use tracing::info;
 
 use crate::keys::PassphraseArgs;
@@ -155,22 +154,10 @@ pub struct NodeArgs {
     pub until_block: Option<u64>,
     /// JSON-RPC.
     #[command(flatten)]
-    pub rpc: NodeRpcArgs,
+    pub rpc: crate::dev::RpcArgs,
     /// Keys.
     #[command(flatten)]
     pub keys: NodeKeyArgs,
-}
-
-/// JSON-RPC flags of `joule node`.
-#[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "JSON-RPC")]
-pub struct NodeRpcArgs {
-    /// Address the JSON-RPC server listens on [default: 127.0.0.1:8545].
-    #[arg(long = "rpc.addr", value_name = "IP:PORT")]
-    pub addr: Option<SocketAddr>,
-    /// Do not serve JSON-RPC.
-    #[arg(long = "rpc.off")]
-    pub off: bool,
 }
 
 /// Key flags of `joule node`.
@@ -261,11 +248,15 @@ pub fn resolve(args: &NodeArgs) -> anyhow::Result<Resolved> {
     if roles.is_empty() {
         roles.insert(Role::Full);
     }
-    let rpc = (!args.rpc.off && file.rpc.enabled).then(|| RpcConfig {
-        addr: args.rpc.addr.unwrap_or(file.rpc.addr),
-        max_connections: file.rpc.max_connections,
-        ..RpcConfig::default()
-    });
+    let rpc = if file.rpc.enabled {
+        args.rpc.config_over(RpcConfig {
+            addr: file.rpc.addr,
+            max_connections: file.rpc.max_connections,
+            ..RpcConfig::default()
+        })
+    } else {
+        None
+    };
     let authority_key = args
         .keys
         .authority_key
@@ -371,15 +362,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
-        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        let shutdown = async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-            info!(target: "node", "stop signal received, stopping after the current step");
-        };
+        let shutdown = service::stop_signal()?;
         service::run(spec, chain, shutdown, |_| async {}).await
     })
 }
@@ -448,9 +431,9 @@ offer_lifetime_blocks = 20
             config: Some(config),
             datadir: Some("/elsewhere".into()),
             roles: vec![Role::Full],
-            rpc: NodeRpcArgs {
+            rpc: crate::dev::RpcArgs {
                 addr: Some("127.0.0.1:0".parse().unwrap()),
-                off: false,
+                ..Default::default()
             },
             ..NodeArgs::default()
         };
@@ -459,9 +442,9 @@ offer_lifetime_blocks = 20
         assert_eq!(r.roles, [Role::Full].into());
         assert_eq!(r.rpc.unwrap().addr.port(), 0);
         let off = NodeArgs {
-            rpc: NodeRpcArgs {
-                addr: None,
+            rpc: crate::dev::RpcArgs {
                 off: true,
+                ..Default::default()
             },
             ..args
         };

@@ -16,7 +16,6 @@ use clap::Args;
 use joule_ledger::genesis::GenesisBalance;
 use joule_ledger::{Genesis, SecretKey};
 use joule_market::StrategyConfig;
-use tokio::signal::unix::{SignalKind, signal};
 use tracing::info;
 
 use crate::provider::{Behaviour, ProviderConfig};
@@ -55,33 +54,30 @@ pub struct DevArgs {
     pub rpc: RpcArgs,
 }
 
-/// JSON-RPC flags.
-#[derive(Debug, Clone, Args)]
+/// JSON-RPC flags (of `joule dev` and `joule node`; for a node they override its config file).
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "JSON-RPC")]
 pub struct RpcArgs {
-    /// Address the JSON-RPC server (HTTP and WebSocket) listens on; port 0 picks a free port.
-    #[arg(
-        long = "rpc.addr",
-        value_name = "IP:PORT",
-        default_value = "127.0.0.1:8545"
-    )]
-    pub addr: std::net::SocketAddr,
+    /// Address the JSON-RPC server (HTTP and WebSocket) listens on; port 0 picks a free port
+    /// [default: 127.0.0.1:8545].
+    #[arg(long = "rpc.addr", value_name = "IP:PORT")]
+    pub addr: Option<std::net::SocketAddr>,
     /// Do not start the JSON-RPC server.
     #[arg(long = "rpc.off")]
     pub off: bool,
-    /// Most concurrent RPC connections.
-    #[arg(long = "rpc.max-connections", value_name = "N", default_value_t = 100)]
-    pub max_connections: u32,
+    /// Most concurrent RPC connections [default: 100].
+    #[arg(long = "rpc.max-connections", value_name = "N")]
+    pub max_connections: Option<u32>,
 }
 
 impl RpcArgs {
-    /// The server configuration these flags describe.
-    pub fn config(&self) -> RpcConfig {
-        RpcConfig {
-            addr: self.addr,
-            max_connections: self.max_connections,
-            ..RpcConfig::default()
-        }
+    /// The server configuration: these flags over `base`, or `None` with `--rpc.off`.
+    pub fn config_over(&self, base: RpcConfig) -> Option<RpcConfig> {
+        (!self.off).then(|| RpcConfig {
+            addr: self.addr.unwrap_or(base.addr),
+            max_connections: self.max_connections.unwrap_or(base.max_connections),
+            ..base
+        })
     }
 }
 
@@ -164,7 +160,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         genesis: dev_genesis(),
         authority: Some(SecretKey::from_seed(DEV_AUTHORITY_SEED)),
         providers: vec![(provider, dev_provider_config(&datadir))],
-        rpc: (!args.rpc.off).then(|| args.rpc.config()),
+        rpc: args.rpc.config_over(RpcConfig::default()),
         until_block: args.until_block,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -174,17 +170,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     let demo = !args.no_demo;
     runtime.block_on(async move {
-        // Listen before the first block: a signal that arrives before the driver's first poll
-        // must still stop it cleanly (`ctrl_c()` would only register when first polled).
-        let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
-        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        let shutdown = async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-            info!(target: "node::dev", "stop signal received, stopping after the current step");
-        };
+        let shutdown = service::stop_signal()?;
         let out_dir = datadir.join("demo");
         service::run(spec, chain, shutdown, move |running| async move {
             if demo {

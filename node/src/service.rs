@@ -54,6 +54,21 @@ pub struct Running {
     pub rpc_addr: Option<std::net::SocketAddr>,
 }
 
+/// Completes on Ctrl-C or SIGTERM. Registers the handlers at once (call it inside the runtime
+/// before the node starts): a signal that arrives before the first poll still stops the node.
+pub fn stop_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        info!(target: "node", "stop signal received, stopping after the current step");
+    })
+}
+
 /// Opens the chain database in `datadir/db` with the market executor.
 pub fn open_chain(datadir: &std::path::Path, genesis: Genesis) -> anyhow::Result<Chain> {
     let store = RocksStore::open(&datadir.join("db"))

@@ -79,11 +79,18 @@ fn explorer_reads_blocks_accounts_and_proves_a_transaction() {
     let head = json(&explorer(&dev, &["--json", "head"]));
     assert!(head["number"].as_u64().unwrap() >= block);
     let got = json(&explorer(&dev, &["--json", "block", &block.to_string()]));
-    assert_eq!(got["transactions"][0]["hash"], serde_json::json!(hash));
+    // The dev provider's own transactions may share the block.
+    let txs = got["transactions"].as_array().unwrap();
+    assert!(
+        txs.iter().any(|t| t["hash"] == serde_json::json!(hash)),
+        "{got}"
+    );
     // The people's view prints lines, not JSON.
     let text = explorer(&dev, &["block", &block.to_string()]);
     assert!(text.status.success());
-    assert!(String::from_utf8_lossy(&text.stdout).contains("transactions  1"));
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(&format!("transactions  {}", txs.len()))
+    );
 
     // Two heads over WebSocket, one JSON line each.
     let watched = explorer(&dev, &["--json", "watch", "--count", "2"]);
