@@ -168,6 +168,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let config = DriverConfig {
         until_block: args.until_block,
         heads: Some(heads.clone()),
+        metrics: None,
     };
     let mempool = Arc::new(Mutex::new(Mempool::new(MempoolConfig::default())));
     let chain = Arc::new(chain);

@@ -19,4 +19,5 @@ pub mod job;
 pub mod keys;
 pub mod keystore;
 pub mod logging;
+pub mod metrics;
 pub mod rpc;

@@ -5,4 +5,5 @@ mod dev;
 mod explorer;
 mod job_run;
 mod keys;
+mod metrics;
 mod rpc;
