@@ -6,9 +6,10 @@
 //! second two-thread runtime: `C` client tasks, each with its own keep-alive connection (a
 //! jsonrpsee HTTP client or a WebSocket client), issue `chain_head` back to back for `D` seconds,
 //! then `state_getAccount` on random funded accounts for `D` seconds. Prints requests/s and
-//! the p50 and p99 latency of each run as a markdown table.
+//! the p50 and p99 latency of each run, and the CPU time the server's and the clients' threads
+//! spent per request, as a markdown table.
 //!
-//! `cargo bench --workspace --locked --bench rpc` (about 45 s; `JOULE_RPC_BENCH_SECS` changes
+//! `cargo bench --workspace --locked --bench rpc` (about 30 s; `JOULE_RPC_BENCH_SECS` changes
 //! `D`). Under `cargo test --workspace --locked --bench rpc` it runs a short smoke version that
 //! checks the answers and that every request succeeds.
 //!
@@ -47,6 +48,8 @@ const TRANSFERS: usize = 100;
 const CONCURRENCY: [usize; 3] = [1, 8, 32];
 /// Seconds of each run.
 const SECONDS: f64 = 2.0;
+/// Name of the server runtime's threads.
+const SERVER_THREADS: &str = "rpc-server";
 
 #[derive(Debug, Clone, Copy)]
 struct Setup {
@@ -99,6 +102,38 @@ impl Run {
         }
         let i = ((self.latencies.len() - 1) as f64 * p).round() as usize;
         f64::from(self.latencies[i]) / 1000.0
+    }
+}
+
+/// CPU time this process's threads have used so far: the server runtime's threads and the rest
+/// (the clients), from `/proc/self/task/*/schedstat` (Linux; `None` elsewhere). Kernel time is
+/// included: on loopback the sender's thread also runs most of the receiving side of TCP.
+fn cpu_split() -> Option<(Duration, Duration)> {
+    let (mut server, mut other) = (0u64, 0u64);
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = entry.ok()?.path();
+        // A thread that exited in between has no files any more.
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("schedstat")),
+        ) else {
+            continue;
+        };
+        let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+        if comm.starts_with(SERVER_THREADS) {
+            server += ns;
+        } else {
+            other += ns;
+        }
+    }
+    Some((Duration::from_nanos(server), Duration::from_nanos(other)))
+}
+
+/// Microseconds of `cpu` per request, or "n/a".
+fn per_request(cpu: Option<Duration>, requests: usize) -> String {
+    match cpu {
+        Some(cpu) if requests > 0 => format!("{:.1}", cpu.as_secs_f64() * 1e6 / requests as f64),
+        _ => "n/a".into(),
     }
 }
 
@@ -291,7 +326,7 @@ fn main() -> anyhow::Result<()> {
     // The server on its own runtime and threads, like `joule dev` (two workers).
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .thread_name("rpc-server")
+        .thread_name(SERVER_THREADS)
         .enable_all()
         .build()?;
     let (heads, _) = broadcast::channel(16);
@@ -328,12 +363,16 @@ fn main() -> anyhow::Result<()> {
         setup.run.as_secs_f64(),
     );
     println!();
-    println!("| transport | method | clients | requests/s | p50 (ms) | p99 (ms) | errors |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| transport | method | clients | requests/s | p50 (ms) | p99 (ms) | errors \
+         | server CPU (µs/req) | client CPU (µs/req) |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut failed = 0;
     for transport in [Transport::Http, Transport::Ws] {
         for method in [Method::ChainHead, Method::GetAccount] {
             for &clients in setup.concurrency {
+                let before = cpu_split();
                 let r = client_rt.block_on(run(
                     addr,
                     transport,
@@ -342,9 +381,12 @@ fn main() -> anyhow::Result<()> {
                     accounts.clone(),
                     setup.run,
                 ))?;
+                let used = before
+                    .zip(cpu_split())
+                    .map(|((s0, c0), (s1, c1))| (s1.saturating_sub(s0), c1.saturating_sub(c0)));
                 failed += r.errors;
                 println!(
-                    "| {} | `{}` | {clients} | {:.0} | {:.3} | {:.3} | {} |",
+                    "| {} | `{}` | {clients} | {:.0} | {:.3} | {:.3} | {} | {} | {} |",
                     match transport {
                         Transport::Http => "HTTP",
                         Transport::Ws => "WebSocket",
@@ -354,6 +396,8 @@ fn main() -> anyhow::Result<()> {
                     r.percentile(0.50),
                     r.percentile(0.99),
                     r.errors,
+                    per_request(used.map(|u| u.0), r.requests),
+                    per_request(used.map(|u| u.1), r.requests),
                 );
                 if r.requests == 0 {
                     bail!("no request of {} succeeded", method.name());
