@@ -9,7 +9,7 @@
 //! the p50 and p99 latency of each run, and the CPU time the server's and the clients' threads
 //! spent per request, as a markdown table.
 //!
-//! `cargo bench --workspace --locked --bench rpc` (about 30 s; `JOULE_RPC_BENCH_SECS` changes
+//! `cargo bench --workspace --locked --bench rpc` (about 25 s; `JOULE_RPC_BENCH_SECS` changes
 //! `D`). Under `cargo test --workspace --locked --bench rpc` it runs a short smoke version that
 //! checks the answers and that every request succeeds.
 //!
