@@ -233,6 +233,7 @@ fn run(s: Scenario) -> Report {
         providers: specs,
         rpc: None,
         until_block: None,
+        metrics: None,
     };
     let chain = service::open_chain(dir.path(), genesis).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()

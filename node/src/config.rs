@@ -10,6 +10,9 @@
 //! enabled = true
 //! max_connections = 100
 //!
+//! [metrics]
+//! addr = "127.0.0.1:9615"             # Prometheus `GET /metrics`; off when absent
+//!
 //! [authority]
 //! key = "keys/authority.json"         # keystore v3 file, or a file with a 0x-hex secret
 //!
@@ -78,6 +81,17 @@ pub struct NodeConfig {
     pub authority: Option<KeySection>,
     /// The provider's key and settings.
     pub provider: Option<ProviderSection>,
+    /// Prometheus metrics.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Where to serve `GET /metrics` (off when absent).
+    pub addr: Option<SocketAddr>,
 }
 
 /// `[rpc]`.
@@ -158,6 +172,9 @@ pub struct NodeArgs {
     /// Keys.
     #[command(flatten)]
     pub keys: NodeKeyArgs,
+    /// Prometheus metrics.
+    #[command(flatten)]
+    pub metrics: crate::metrics::MetricsArgs,
 }
 
 /// Key flags of `joule node`.
@@ -190,6 +207,8 @@ pub struct Resolved {
     pub authority_key: Option<PathBuf>,
     /// Provider key file and settings.
     pub provider: Option<ProviderSection>,
+    /// Metrics address.
+    pub metrics: Option<SocketAddr>,
 }
 
 fn relative_to(base: Option<&Path>, path: PathBuf) -> PathBuf {
@@ -298,6 +317,7 @@ pub fn resolve(args: &NodeArgs) -> anyhow::Result<Resolved> {
         rpc,
         authority_key,
         provider,
+        metrics: args.metrics.addr.or(file.metrics.addr),
     })
 }
 
@@ -356,6 +376,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         providers,
         rpc: resolved.rpc,
         until_block: args.until_block,
+        metrics: resolved.metrics,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

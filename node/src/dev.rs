@@ -52,6 +52,9 @@ pub struct DevArgs {
     /// JSON-RPC.
     #[command(flatten)]
     pub rpc: RpcArgs,
+    /// Prometheus metrics.
+    #[command(flatten)]
+    pub metrics: crate::metrics::MetricsArgs,
 }
 
 /// JSON-RPC flags (of `joule dev` and `joule node`; for a node they override its config file).
@@ -60,7 +63,7 @@ pub struct DevArgs {
 pub struct RpcArgs {
     /// Address the JSON-RPC server (HTTP and WebSocket) listens on; port 0 picks a free port
     /// [default: 127.0.0.1:8545].
-    #[arg(long = "rpc.addr", value_name = "IP:PORT")]
+    #[arg(id = "rpc_addr", long = "rpc.addr", value_name = "IP:PORT")]
     pub addr: Option<std::net::SocketAddr>,
     /// Do not start the JSON-RPC server.
     #[arg(long = "rpc.off")]
@@ -162,6 +165,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         providers: vec![(provider, dev_provider_config(&datadir))],
         rpc: args.rpc.config_over(RpcConfig::default()),
         until_block: args.until_block,
+        metrics: args.metrics.addr,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -29,6 +29,8 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use crate::metrics::Metrics;
+
 /// Where the consensus machine's messages go. A libp2p service implements this later; tests
 /// and multi-authority processes use [`LocalHub`].
 /// A message from a peer.
@@ -202,6 +204,8 @@ pub struct DriverConfig {
     pub until_block: Option<BlockNumber>,
     /// Where to announce each committed head (RPC subscriptions, the provider worker).
     pub heads: Option<tokio::sync::broadcast::Sender<joule_ledger::Header>>,
+    /// Where to count committed blocks and the pool's size (`--metrics.addr`).
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// Runs consensus for one authority.
@@ -308,6 +312,10 @@ impl Driver {
                             .iter(),
                     );
                     pool.prune(&*self.chain);
+                    if let Some(metrics) = &self.config.metrics {
+                        metrics.on_block_committed(block.header.number, block.txs.len());
+                        metrics.set_mempool_size(pool.len());
+                    }
                 }
                 Err(e) => {
                     warn!(target: "node::consensus", number = block.header.number, error = %e, "announced block rejected");
@@ -431,6 +439,7 @@ impl Driver {
                             .context("executing the decided block")?,
                     };
                     self.host.executed.clear();
+                    let number = executed.block.header.number;
                     let included: Vec<Hash> = executed.block.txs.iter().map(|t| t.hash()).collect();
                     let announced = Arc::new((executed.block.clone(), decision.commit.clone()));
                     self.chain
@@ -441,6 +450,10 @@ impl Driver {
                         let mut pool = self.host.mempool.lock();
                         pool.remove_included(included.iter());
                         pool.prune(&*self.chain);
+                        if let Some(metrics) = &self.config.metrics {
+                            metrics.on_block_committed(number, included.len());
+                            metrics.set_mempool_size(pool.len());
+                        }
                     }
                     if let Some(heads) = &self.config.heads {
                         // No receiver is fine: nobody is listening yet.

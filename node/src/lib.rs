@@ -26,6 +26,7 @@ pub mod job;
 pub mod keys;
 pub mod keystore;
 pub mod logging;
+pub mod metrics;
 pub mod outbox;
 pub mod provider;
 pub mod rpc;

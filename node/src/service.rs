@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use crate::book_sync;
 use crate::driver::{Driver, DriverConfig, LocalHub};
+use crate::metrics::Metrics;
 use crate::outbox::{LocalOutbox, Outbox};
 use crate::provider::{ProviderConfig, ProviderWorker};
 use crate::rpc::{self, RpcConfig, RpcContext};
@@ -39,6 +40,8 @@ pub struct NodeSpec {
     pub rpc: Option<RpcConfig>,
     /// Stop once this block is committed.
     pub until_block: Option<u64>,
+    /// Where to serve Prometheus metrics, if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// The running node's shared parts, for what runs beside it (the dev demo).
@@ -150,6 +153,17 @@ where
         }
     };
 
+    let metrics = spec.metrics.map(|_| Metrics::new());
+    let _metrics_server = match (spec.metrics, &metrics) {
+        (Some(addr), Some(m)) => Some(
+            crate::metrics::serve(addr, m.clone())
+                .await
+                .with_context(|| format!("serving metrics on {addr}"))?
+                .1,
+        ),
+        _ => None,
+    };
+
     let mut provider_tasks = Vec::new();
     for (key, config) in spec.providers.clone() {
         let vm = Vm::with_config(VmConfig {
@@ -164,6 +178,7 @@ where
             outbox.clone() as Arc<dyn Outbox>,
             Arc::new(vm),
             config,
+            metrics.clone(),
         )?;
         provider_tasks.push(tokio::spawn(worker.run(heads.subscribe(), stopped())));
     }
@@ -192,6 +207,7 @@ where
             let config = DriverConfig {
                 until_block: spec.until_block,
                 heads: Some(heads.clone()),
+                metrics: metrics.clone(),
             };
             let driver = Driver::new(chain.clone(), key, mempool, hub, inbox, config)?;
             driver.run(shutdown).await

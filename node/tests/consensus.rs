@@ -28,6 +28,7 @@ async fn run(net: &TestNet, up: &[usize], until: u64) -> Vec<Arc<Chain>> {
             DriverConfig {
                 until_block: Some(until),
                 heads: None,
+                metrics: None,
             },
         )
         .unwrap();
@@ -101,6 +102,7 @@ async fn a_late_authority_catches_up_from_announced_blocks() {
             DriverConfig {
                 until_block: if i == 3 { Some(8) } else { None },
                 heads: None,
+                metrics: None,
             },
         )
         .unwrap();

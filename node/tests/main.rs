@@ -7,6 +7,7 @@ mod explorer;
 mod job_run;
 mod keys;
 mod market;
+mod metrics;
 mod node_config;
 mod provider;
 mod rpc;

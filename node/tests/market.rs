@@ -8,7 +8,7 @@ use joule_ledger::{Bid, Call, Hash, JobInput, SecretKey, Transaction, codec};
 use joule_node::dev::{DEV_CHAIN_ID, DEV_PROVIDER_SEED, DEV_REQUESTER_SEED};
 use serde_json::{Value, json};
 
-use crate::support::{DevNode, datadir, field, joule};
+use crate::support::{DevNode, datadir, field, joule, metric, scrape_metrics};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -51,7 +51,7 @@ fn paid_to(record: &Value, index: usize) -> u128 {
 #[test]
 fn a_bid_over_json_rpc_settles_and_balances_move_exactly() {
     let (_dir, data) = datadir();
-    let node = DevNode::start(&data, &["--no-demo"]);
+    let node = DevNode::start(&data, &["--no-demo", "--metrics.addr", "127.0.0.1:0"]);
     let requester = SecretKey::from_seed(DEV_REQUESTER_SEED);
     let provider = SecretKey::from_seed(DEV_PROVIDER_SEED).address();
 
@@ -124,6 +124,20 @@ fn a_bid_over_json_rpc_settles_and_balances_move_exactly() {
     let record = node.call("market_getProvider", vec![json!(provider)]);
     assert_eq!(record["reputation"]["jobsDone"], 1, "{record}");
     assert_eq!(record["locked"], "0", "collateral released: {record}");
+
+    // The provider's metrics saw the same job.
+    let scrape = scrape_metrics(&node);
+    assert_eq!(
+        metric(&scrape, "joule_provider_earnings_credits_total"),
+        Some(fuel as f64),
+        "{scrape}"
+    );
+    assert_eq!(
+        metric(&scrape, "joule_provider_fuel_executed_total"),
+        Some(fuel as f64),
+        "{scrape}"
+    );
+    assert!(metric(&scrape, "joule_blocks_committed_total").unwrap() >= 1.0);
 
     // The explorer reads the same job back.
     let out = joule(&["explorer", "--rpc", &node.rpc, "--json", "job", &job]);

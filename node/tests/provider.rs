@@ -136,6 +136,7 @@ fn a_lying_provider_is_caught_slashed_and_the_requester_refunded() {
         providers: vec![(honest.clone(), honest_config), (liar.clone(), liar_config)],
         rpc: None,
         until_block: None,
+        metrics: None,
     };
     let chain = service::open_chain(dir.path(), genesis).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -143,6 +143,28 @@ impl DevNode {
     }
 }
 
+/// `GET /metrics` from the address the node logged, as text.
+pub fn scrape_metrics(node: &DevNode) -> String {
+    use std::io::{Read, Write};
+    let line = node.wait_for_log("metrics listening", Duration::from_secs(30));
+    let addr = field(&line, "addr").expect("metrics address in the log");
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// The value of a metric line `name value` (or `name{labels} value`) in a scrape.
+pub fn metric(scrape: &str, name: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+}
+
 /// The value of `key=value` in a log line (values may be quoted).
 pub fn field(line: &str, key: &str) -> Option<String> {
     let prefix = format!("{key}=");

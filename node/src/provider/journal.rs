@@ -55,6 +55,9 @@ pub struct JournalState {
     pub slashed: Amount,
     /// Jobs that ended with it paid.
     pub jobs_paid: u64,
+    /// Jobs that ended without pay (its result judged wrong, a no-show, or released).
+    #[serde(default)]
+    pub jobs_unpaid: u64,
 }
 
 /// The journal on disk.
@@ -100,6 +103,7 @@ impl Journal {
                 earned: 0,
                 slashed: 0,
                 jobs_paid: 0,
+                jobs_unpaid: 0,
             },
             Err(e) => {
                 return Err(e).with_context(|| format!("reading {}", path.display()));

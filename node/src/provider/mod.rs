@@ -26,7 +26,7 @@
 
 pub mod journal;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +48,7 @@ use tokio::sync::{Semaphore, broadcast, mpsc};
 use tracing::{debug, info, warn};
 
 use crate::chain_view::CommittedView;
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use journal::{JobEntry, Journal};
 
@@ -112,6 +113,7 @@ pub struct ProviderWorker {
     pool: Arc<Semaphore>,
     done_tx: mpsc::Sender<Finished>,
     done_rx: mpsc::Receiver<Finished>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl std::fmt::Debug for ProviderWorker {
@@ -137,6 +139,7 @@ impl ProviderWorker {
         outbox: Arc<dyn Outbox>,
         vm: Arc<Vm>,
         config: ProviderConfig,
+        metrics: Option<Arc<Metrics>>,
     ) -> anyhow::Result<Self> {
         let strategy =
             ProviderStrategy::new(config.strategy.clone(), key.address(), chain.chain_id())
@@ -166,6 +169,7 @@ impl ProviderWorker {
             pool: Arc::new(Semaphore::new(capacity.max(1))),
             done_tx,
             done_rx,
+            metrics,
         })
     }
 
@@ -251,6 +255,9 @@ impl ProviderWorker {
                         self.journal.state.earned =
                             self.journal.state.earned.saturating_add(*amount);
                         self.journal.state.jobs_paid += 1;
+                        if let Some(m) = &self.metrics {
+                            m.add_earnings(*amount);
+                        }
                     }
                     Event::Slashed {
                         job,
@@ -261,6 +268,9 @@ impl ProviderWorker {
                         warn!(target: "node::provider", %job, %amount, "stake slashed over a job");
                         self.journal.state.slashed =
                             self.journal.state.slashed.saturating_add(*amount);
+                        if let Some(m) = &self.metrics {
+                            m.add_slashed(*amount);
+                        }
                     }
                     _ => {}
                 }
@@ -384,6 +394,7 @@ impl ProviderWorker {
         let me = self.address();
         let ids: Vec<Hash> = self.journal.state.jobs.keys().copied().collect();
         let mut changed = false;
+        let mut counts: BTreeMap<&'static str, i64> = BTreeMap::new();
         for id in ids {
             let Some(job) = state.job(&id)? else {
                 warn!(target: "node::provider", job = %id, "journal names a job the chain does not know; dropping it");
@@ -408,6 +419,18 @@ impl ProviderWorker {
                 continue;
             }
             let entry = self.journal.state.jobs[&id].clone();
+            let state_name = if self.running.contains(&id) {
+                "running"
+            } else if entry.failed.is_some() {
+                "failed"
+            } else if mine.reveal.is_some() {
+                "revealed"
+            } else if mine.commitment.is_some() {
+                "committed"
+            } else {
+                "matched"
+            };
+            *counts.entry(state_name).or_default() += 1;
             match job.phase {
                 Phase::Committing if mine.commitment.is_none() => {
                     match (entry.result, entry.salt) {
@@ -460,10 +483,23 @@ impl ProviderWorker {
         if changed {
             self.journal.save()?;
         }
+        if let Some(m) = &self.metrics {
+            for state in crate::metrics::PROVIDER_JOB_STATES {
+                let n = match state {
+                    "settled" => self.journal.state.jobs_paid as i64,
+                    "expired" => self.journal.state.jobs_unpaid as i64,
+                    _ => counts.get(state).copied().unwrap_or(0),
+                };
+                m.set_provider_jobs(state, n);
+            }
+        }
         Ok(())
     }
 
     fn settled(&mut self, id: &Hash, job: &Job, resolution: Option<Resolution>) {
+        if !matches!(resolution, Some(Resolution::Paid(_))) {
+            self.journal.state.jobs_unpaid += 1;
+        }
         match resolution {
             Some(Resolution::Paid(amount)) => {
                 info!(target: "node::provider", job = %id, %amount, phase = job.phase.name(), "job over: paid")
@@ -531,6 +567,9 @@ impl ProviderWorker {
         }
         match done.outcome {
             Ok((result, output)) => {
+                if let Some(m) = &self.metrics {
+                    m.add_fuel_executed(result.fuel_used);
+                }
                 let inline = !output.is_empty() && output.len() <= max_inline;
                 if inline {
                     self.journal.save_output(&done.job, &output)?;
