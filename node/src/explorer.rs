@@ -80,7 +80,8 @@ pub enum What {
         /// Address.
         address: Address,
     },
-    /// Follow new heads as they are committed (WebSocket).
+    /// Follow new blocks as they are committed (WebSocket), each with its events: transfers,
+    /// matches, commitments and reveals, job phases, payments, slashes.
     Watch {
         /// Stop after this many heads (default: until interrupted).
         #[arg(long, value_name = "N")]
@@ -265,8 +266,24 @@ async fn explore(args: ExplorerArgs) -> anyhow::Result<()> {
                     break;
                 };
                 let head = head.context("reading a head")?;
+                // The block's events, in receipt order (end-of-block events last).
+                let block = call(&client, "chain_getBlock", vec![head["number"].clone()])
+                    .await
+                    .context("reading the new block")?;
+                let events: Vec<Value> = block["receipts"]
+                    .as_array()
+                    .map(|rs| {
+                        rs.iter()
+                            .filter_map(|r| r["events"].as_array())
+                            .flatten()
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 if as_json {
-                    println!("{head}");
+                    let mut line = head.clone();
+                    line["events"] = Value::Array(events);
+                    println!("{line}");
                 } else {
                     println!(
                         "block {}  {}  proposer {}",
@@ -274,6 +291,14 @@ async fn explore(args: ExplorerArgs) -> anyhow::Result<()> {
                         head["hash"].as_str().unwrap_or("?"),
                         head["proposer"].as_str().unwrap_or("?")
                     );
+                    for event in &events {
+                        let mut fields = event.clone();
+                        let kind = fields["type"].as_str().unwrap_or("event").to_owned();
+                        if let Some(map) = fields.as_object_mut() {
+                            map.remove("type");
+                        }
+                        println!("  {kind:<16} {fields}");
+                    }
                 }
                 seen += 1;
             }

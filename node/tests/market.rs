@@ -80,6 +80,14 @@ fn a_bid_over_json_rpc_settles_and_balances_move_exactly() {
     let tx = wait_included(&node, &published);
     assert_eq!(tx["receipt"]["status"]["status"], "success", "{tx}");
 
+    // Follow the blocks live while the job runs.
+    let watch = std::process::Command::new(env!("CARGO_BIN_EXE_joule"))
+        .args([
+            "explorer", "--rpc", &node.rpc, "--json", "watch", "--count", "6",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let head = node.head();
     let price = 3u128;
     let bid = Bid {
@@ -101,6 +109,25 @@ fn a_bid_over_json_rpc_settles_and_balances_move_exactly() {
 
     let record = wait_final(&node, &job);
     assert_eq!(record["status"], "settled", "{record}");
+    let watched = watch.wait_with_output().unwrap();
+    assert!(watched.status.success());
+    let kinds: Vec<String> = String::from_utf8_lossy(&watched.stdout)
+        .lines()
+        .flat_map(|l| {
+            let block: Value = serde_json::from_str(l).unwrap();
+            block["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["job"] == json!(job))
+                .map(|e| e["type"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        kinds.contains(&"matched".to_owned()) && kinds.contains(&"resultSubmitted".to_owned()),
+        "{kinds:?}"
+    );
     let fuel: u128 = record["result"]["fuelUsed"].as_u64().unwrap().into();
     assert!(fuel > 0);
     // The provider asked 1 credit per fuel: it is paid its own price, not the bid's maximum.
