@@ -228,3 +228,58 @@ fn kill_9_mid_job_loses_nothing_and_pays_once() {
     assert_eq!(journal["earned"], fuel.to_string(), "{journal}");
     assert_eq!(journal["jobs"], json!({}), "{journal}");
 }
+
+#[test]
+fn job_subscription_follows_the_demo_job_to_settlement() {
+    use jsonrpsee::core::client::SubscriptionClientT;
+    let (_dir, data) = datadir();
+    let node = DevNode::start(&data, &[]);
+    let posted = node.wait_for_log("demo: bid posted", WAIT);
+    let job = field(&posted, "job").unwrap();
+    let ws = node.rpc.replacen("http://", "ws://", 1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let phases = runtime.block_on(async {
+        let client = jsonrpsee_ws_client::WsClientBuilder::default()
+            .build(&ws)
+            .await
+            .unwrap();
+        let mut params = jsonrpsee::core::params::ArrayParams::new();
+        params.insert(&job).unwrap();
+        let mut sub = client
+            .subscribe::<Value, _>("market_subscribeJob", params, "market_unsubscribeJob")
+            .await
+            .unwrap();
+        let mut phases: Vec<String> = Vec::new();
+        loop {
+            let update = tokio::time::timeout(WAIT, sub.next())
+                .await
+                .expect("a job update in time")
+                .expect("subscription open")
+                .unwrap();
+            assert_eq!(update["id"], json!(job));
+            let status = update["status"].as_str().unwrap().to_owned();
+            if phases.last() != Some(&status) {
+                phases.push(status.clone());
+            }
+            if status == "settled" || status == "expired" {
+                break phases;
+            }
+        }
+    });
+    // Updates come per block; a phase may pass within one block, but the order never goes back.
+    assert_eq!(
+        phases.last().map(String::as_str),
+        Some("settled"),
+        "{phases:?}"
+    );
+    let order = ["committing", "revealing", "challengeable", "settled"];
+    let ranks: Vec<usize> = phases
+        .iter()
+        .map(|p| order.iter().position(|o| o == p).unwrap())
+        .collect();
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{phases:?}");
+    assert!(phases.contains(&"challengeable".to_owned()), "{phases:?}");
+}
