@@ -437,3 +437,112 @@ async fn published_modules_inputs_and_market_params() {
         .unwrap();
     assert_eq!(market, f.net.genesis.market);
 }
+
+/// Sends `body` as a raw HTTP POST and returns the status code and the body.
+async fn raw_post(url: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer (and close) before reading an oversize body to the end.
+    let _ = stream.write_all(body).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+    (status, body)
+}
+
+#[tokio::test]
+async fn malformed_oversize_and_badly_signed_requests_are_refused_and_the_node_keeps_serving() {
+    let f = fixture().await;
+    let client = HttpClientBuilder::default().build(&f.url).unwrap();
+
+    // Malformed JSON: the standard parse error.
+    let (status, body) = raw_post(&f.url, b"{\"jsonrpc\": \"2.0\", \"method\": ").await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"]["code"], -32700, "{body}");
+
+    // A request over the size limit is refused before it is parsed.
+    let huge = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submit\",\"params\":[\"0x{}\"]}}",
+        "00".repeat(RpcConfig::default().max_request_bytes as usize)
+    );
+    let (status, body) = raw_post(&f.url, huge.as_bytes()).await;
+    assert!(
+        status == 413 || body.contains("-32007") || body.contains("too big"),
+        "{status} {body}"
+    );
+
+    // A batch above the limit.
+    let batch: Vec<Value> = (0..RpcConfig::default().max_batch + 1)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "chain_head", "params": []}))
+        .collect();
+    let (_, body) = raw_post(&f.url, serde_json::to_string(&batch).unwrap().as_bytes()).await;
+    assert!(body.contains("error"), "{body}");
+
+    // A transaction whose signature's s is out of range.
+    let signed = Transaction {
+        chain_id: f.net.genesis.chain_id,
+        nonce: 0,
+        fee: 1,
+        call: Call::Withdraw,
+    }
+    .sign(&f.net.users[0]);
+    let mut bytes = codec::encode(&signed);
+    let n = bytes.len();
+    bytes[n - 33..n - 1].fill(0xff);
+    let err = client
+        .request::<Value, _>(
+            "tx_submit",
+            params(&[json!(format!("0x{}", hex::encode(&bytes)))]),
+        )
+        .await
+        .unwrap_err();
+    let jsonrpsee::core::ClientError::Call(obj) = err else {
+        panic!("not a call error")
+    };
+    assert_eq!(obj.code(), 1001, "{}", obj.message());
+    assert!(obj.message().contains("signature"), "{}", obj.message());
+
+    // A bid whose signature does not verify.
+    let module = Hash::keccak(joule_vm::examples::HASH_CHAIN);
+    let mut bid = joule_ledger::Bid {
+        chain_id: f.net.genesis.chain_id,
+        requester: f.net.users[0].address(),
+        module,
+        input: joule_ledger::JobInput::Inline(vec![1, 0, 0, 0]),
+        fuel_limit: 1_000_000,
+        max_price_per_fuel: 2,
+        replicas: 1,
+        min_reputation: 0,
+        deadline: 10,
+        nonce: 1,
+    }
+    .sign(&f.net.users[0]);
+    bid.signature.0[32..64].fill(0xff);
+    let err = client
+        .request::<Value, _>("market_submitBid", params(&[json!(bid)]))
+        .await
+        .unwrap_err();
+    let jsonrpsee::core::ClientError::Call(obj) = err else {
+        panic!("not a call error")
+    };
+    assert_eq!(obj.code(), 1002, "{}", obj.message());
+    assert!(obj.message().contains("signature"), "{}", obj.message());
+
+    // Still serving.
+    let head: Value = client.request("chain_head", params(&[])).await.unwrap();
+    assert_eq!(head["number"], 0);
+}
