@@ -149,7 +149,20 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let requester = SecretKey::from_seed(DEV_REQUESTER_SEED);
     write_key_file(&datadir.join("keys").join("dev-requester.key"), &requester)?;
     let provider = SecretKey::from_seed(DEV_PROVIDER_SEED);
-    let chain = service::open_chain(&datadir, dev_genesis())?;
+    let chain = service::open_chain(&datadir, dev_genesis()).map_err(|e| {
+        if matches!(
+            e.downcast_ref::<joule_ledger::OpenError>(),
+            Some(joule_ledger::OpenError::GenesisMismatch { .. })
+        ) {
+            e.context(format!(
+                "{} holds a chain with another genesis (an older `joule dev` made it?): move it \
+                 away or pass --datadir",
+                datadir.display()
+            ))
+        } else {
+            e
+        }
+    })?;
     info!(
         target: "node::dev",
         datadir = %datadir.display(),
