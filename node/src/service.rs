@@ -164,7 +164,7 @@ where
         _ => None,
     };
 
-    let mut provider_tasks = Vec::new();
+    let mut provider_tasks = tokio::task::JoinSet::new();
     for (key, config) in spec.providers.clone() {
         let vm = Vm::with_config(VmConfig {
             artifact_dir: Some(spec.datadir.join("vm-cache")),
@@ -180,7 +180,7 @@ where
             config,
             metrics.clone(),
         )?;
-        provider_tasks.push(tokio::spawn(worker.run(heads.subscribe(), stopped())));
+        provider_tasks.spawn(worker.run(heads.subscribe(), stopped()));
     }
 
     let running = Running {
@@ -200,28 +200,41 @@ where
         }
     });
 
-    let result = match spec.authority {
-        Some(key) => {
-            let hub = Arc::new(LocalHub::default());
-            let inbox = hub.join(key.address());
-            let config = DriverConfig {
-                until_block: spec.until_block,
-                heads: Some(heads.clone()),
-                metrics: metrics.clone(),
-            };
-            let driver = Driver::new(chain.clone(), key, mempool, hub, inbox, config)?;
-            driver.run(shutdown).await
+    let consensus = async {
+        match spec.authority {
+            Some(key) => {
+                let hub = Arc::new(LocalHub::default());
+                let inbox = hub.join(key.address());
+                let config = DriverConfig {
+                    until_block: spec.until_block,
+                    heads: Some(heads.clone()),
+                    metrics: metrics.clone(),
+                };
+                let driver = Driver::new(chain.clone(), key, mempool, hub, inbox, config)?;
+                driver.run(shutdown).await
+            }
+            None => {
+                warn!(target: "node", "not an authority and no peer-to-peer network yet: serving the stored chain only");
+                shutdown.await;
+                Ok(())
+            }
         }
-        None => {
-            warn!(target: "node", "not an authority and no peer-to-peer network yet: serving the stored chain only");
-            shutdown.await;
-            Ok(())
-        }
+    };
+    // A provider worker only returns when told to stop; one that ends earlier (its journal
+    // cannot be written, say) stops the node with its error rather than leaving it running
+    // without the provider its operator asked for.
+    let result = tokio::select! {
+        result = consensus => result,
+        Some(ended) = provider_tasks.join_next(), if !provider_tasks.is_empty() => match ended {
+            Ok(Ok(())) => Err(anyhow::anyhow!("the provider worker stopped unexpectedly")),
+            Ok(Err(e)) => Err(e.context("the provider worker failed")),
+            Err(e) => Err(anyhow::anyhow!("the provider worker panicked: {e}")),
+        },
     };
 
     let _ = stop_tx.send(true);
-    for task in provider_tasks {
-        match task.await {
+    while let Some(ended) = provider_tasks.join_next().await {
+        match ended {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 warn!(target: "node::provider", error = %format!("{e:#}"), "provider worker stopped with an error")

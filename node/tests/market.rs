@@ -283,3 +283,25 @@ fn job_subscription_follows_the_demo_job_to_settlement() {
     assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{phases:?}");
     assert!(phases.contains(&"challengeable".to_owned()), "{phases:?}");
 }
+
+#[test]
+fn a_damaged_provider_journal_stops_the_node_with_its_reason() {
+    let (_dir, data) = datadir();
+    std::fs::create_dir_all(data.join("provider")).unwrap();
+    std::fs::write(data.join("provider").join("journal.json"), b"{not json").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_joule"))
+        .args([
+            "dev",
+            "--no-demo",
+            "--rpc.off",
+            "--until-block",
+            "1",
+            "--datadir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("provider journal"), "{err}");
+}
