@@ -248,7 +248,11 @@ impl RpcContext {
     /// `state_getAccount`.
     pub fn account(&self, address: Address) -> Result<AccountJson, RpcError> {
         let account = self.chain.account_at_head(&address)?;
-        let pending_nonce = self.mempool.lock().pending_nonce(&address, &*self.chain);
+        // The account just read answers the pool's question: no second read under its lock.
+        let pending_nonce = self
+            .mempool
+            .lock()
+            .pending_nonce(&address, &ReadAccount(&account));
         Ok(AccountJson {
             address,
             balance: account.balance,
@@ -430,5 +434,14 @@ impl JobFilter {
             && self
                 .provider
                 .is_none_or(|p| job.assignments.iter().any(|a| a.provider == p))
+    }
+}
+
+/// One account already read, as the mempool's [`AccountReader`] for that address.
+struct ReadAccount<'a>(&'a joule_ledger::Account);
+
+impl joule_ledger::AccountReader for ReadAccount<'_> {
+    fn account(&self, _address: &Address) -> joule_ledger::Account {
+        *self.0
     }
 }
