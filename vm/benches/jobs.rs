@@ -16,15 +16,8 @@ mod kernels;
 
 mod wasmi_host;
 
-fn native(name: &str) -> fn(&[u8]) -> Vec<u8> {
-    match name {
-        "hash_chain" => kernels::hash_chain::run,
-        "primes" => kernels::primes::run,
-        "matmul" => kernels::matmul::run,
-        "mandelbrot" => kernels::mandelbrot::run,
-        "pointer_chase" => kernels::pointer_chase::run,
-        other => panic!("no native kernel for {other}"),
-    }
+fn native(name: &str) -> kernels::Kernel {
+    kernels::by_name(name).unwrap_or_else(|| panic!("no native kernel for {name}"))
 }
 
 fn vm(metering: Metering, watchdog: bool) -> Vm {

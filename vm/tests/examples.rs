@@ -5,17 +5,8 @@ use crate::kernels;
 use crate::support::{run_twice, vm};
 use joule_vm::{Limits, Status, examples};
 
-type Native = fn(&[u8]) -> Vec<u8>;
-
-fn native(name: &str) -> Native {
-    match name {
-        "hash_chain" => kernels::hash_chain::run,
-        "primes" => kernels::primes::run,
-        "matmul" => kernels::matmul::run,
-        "mandelbrot" => kernels::mandelbrot::run,
-        "pointer_chase" => kernels::pointer_chase::run,
-        other => panic!("no native kernel for {other}"),
-    }
+fn native(name: &str) -> kernels::Kernel {
+    kernels::by_name(name).unwrap_or_else(|| panic!("no native kernel for {name}"))
 }
 
 /// Small inputs so the test stays fast in debug builds.
