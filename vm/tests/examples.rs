@@ -107,7 +107,7 @@ fn mandelbrot_is_a_pgm_image() {
 
 #[test]
 fn a_guest_that_asks_for_too_much_memory_hits_the_limit() {
-    // The sieve of 1.75 Gi numbers needs a 1.75 GiB table; the limit is 64 MiB.
+    // The sieve of 1.75 Gi numbers needs a 224 MiB bit table; the limit is 64 MiB.
     let limits = Limits {
         max_memory_bytes: 64 << 20,
         ..Limits::default()
