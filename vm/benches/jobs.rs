@@ -1,8 +1,9 @@
-//! Example jobs: native Rust vs wasmtime without fuel vs wasmtime with fuel (with and without the
-//! watchdog's epoch checks) vs the wasmi interpreter with fuel; job start-up from a cached module;
+//! Example jobs: native Rust vs wasmtime without fuel (with and without NaN canonicalization) vs
+//! wasmtime with fuel (with and without the watchdog's epoch checks) vs the wasmi interpreter with
+//! fuel; job start-up from a cached module;
 //! compile time of each example. Results and the command line are in the root `BENCHMARKS.md`.
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use joule_vm::{Limits, Metering, Vm, VmConfig, examples};
 use std::hint::black_box;
 use std::time::Duration;
@@ -16,15 +17,8 @@ mod kernels;
 
 mod wasmi_host;
 
-fn native(name: &str) -> fn(&[u8]) -> Vec<u8> {
-    match name {
-        "hash_chain" => kernels::hash_chain::run,
-        "primes" => kernels::primes::run,
-        "matmul" => kernels::matmul::run,
-        "mandelbrot" => kernels::mandelbrot::run,
-        "pointer_chase" => kernels::pointer_chase::run,
-        other => panic!("no native kernel for {other}"),
-    }
+fn native(name: &str) -> kernels::Kernel {
+    kernels::by_name(name).unwrap_or_else(|| panic!("no native kernel for {name}"))
 }
 
 fn vm(metering: Metering, watchdog: bool) -> Vm {
@@ -39,24 +33,33 @@ fn vm(metering: Metering, watchdog: bool) -> Vm {
 fn jobs(c: &mut Criterion) {
     let limits = Limits::with_fuel(u64::MAX / 2);
     let unmetered = vm(Metering::Unmetered, false);
+    let no_canon = vm(Metering::UnmeteredNoNanCanonicalization, false);
     let fuel = vm(Metering::Fuel, false);
     let production = vm(Metering::Fuel, true);
     for e in examples::ALL {
         let mut group = c.benchmark_group(e.name);
+        // Flat sampling: the same number of iterations per sample, so a job of seconds
+        // (pointer_chase) takes 10 runs rather than criterion's 55 for a linear ramp.
         group
             .sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3));
         let input = e.sample_input;
         let expected = native(e.name)(input);
+        let mut fuel_used = 0;
         group.bench_function("native", |b| b.iter(|| native(e.name)(black_box(input))));
         for (label, vm) in [
+            ("wasmtime_no_nan_canon", &no_canon),
             ("wasmtime", &unmetered),
             ("wasmtime_fuel", &fuel),
             ("wasmtime_fuel_epoch", &production),
         ] {
             let job = vm.prepare(e.wasm).expect("example prepares");
             let o = vm.run(&job, input, &limits).expect("runs");
+            if label == "wasmtime_fuel" {
+                fuel_used = o.fuel_used;
+            }
             assert_eq!(
                 o.output, expected,
                 "{} {label}: wasm and native differ",
@@ -67,10 +70,10 @@ fn jobs(c: &mut Criterion) {
             });
         }
         let wasmi = wasmi_host::Wasmi::new(e.wasm);
-        assert_eq!(
-            wasmi.run(input),
-            expected,
-            "{} wasmi: differs from native",
+        let (output, wasmi_fuel) = wasmi.run(input);
+        assert_eq!(output, expected, "{} wasmi: differs from native", e.name);
+        eprintln!(
+            "{}: fuel used {fuel_used} (wasmtime), {wasmi_fuel} (wasmi)",
             e.name
         );
         group.bench_function("wasmi_fuel", |b| b.iter(|| wasmi.run(black_box(input))));

@@ -1,5 +1,8 @@
 //! The Joule job ABI on wasmi (with fuel), for the interpreter baseline. Same host semantics as
-//! `joule_vm::abi` for the happy path; misuse just fails the bench.
+//! `joule_vm::abi` for the happy path; misuse just fails the bench. wasmi is built with its
+//! `deterministic` feature (see `vm/Cargo.toml`), so it canonicalizes NaNs like the Joule engine
+//! and both do the same float work. wasmi's fuel is its own unit (per wasmi bytecode instruction,
+//! not per wasm instruction), so its count differs from Joule's.
 
 use wasmi::{Caller, Config, Engine, Extern, Linker, Module, Store};
 
@@ -84,7 +87,8 @@ impl Wasmi {
         }
     }
 
-    pub fn run(&self, input: &[u8]) -> Vec<u8> {
+    /// Runs the job; returns its output and the wasmi fuel it consumed.
+    pub fn run(&self, input: &[u8]) -> (Vec<u8>, u64) {
         let mut store = Store::new(
             &self.engine,
             Host {
@@ -92,7 +96,8 @@ impl Wasmi {
                 output: Vec::new(),
             },
         );
-        store.set_fuel(u64::MAX / 2).expect("fuel is on");
+        const FUEL: u64 = u64::MAX / 2;
+        store.set_fuel(FUEL).expect("fuel is on");
         let instance = self
             .linker
             .instantiate_and_start(&mut store, &self.module)
@@ -101,6 +106,7 @@ impl Wasmi {
             .get_typed_func::<(), ()>(&store, "run")
             .expect("run export");
         run.call(&mut store, ()).expect("job succeeds");
-        store.into_data().output
+        let used = FUEL - store.get_fuel().expect("fuel is on");
+        (store.into_data().output, used)
     }
 }

@@ -38,6 +38,10 @@ pub enum Metering {
     /// Fuel off. Only for measuring the cost of metering (`vm/benches`): outcomes report
     /// `fuel_used == 0` and are not consensus data.
     Unmetered,
+    /// Fuel off and NaN canonicalization off. Only for measuring what canonicalization costs
+    /// (`vm/benches`): a float operation's NaN payload may then differ between CPUs, so besides
+    /// `fuel_used == 0` the output itself is not consensus data.
+    UnmeteredNoNanCanonicalization,
 }
 
 /// The wasmtime [`Config`] of a Joule engine.
@@ -49,7 +53,7 @@ pub fn config(metering: Metering, epoch_interruption: bool) -> Config {
     config
         .strategy(Strategy::Cranelift)
         .cranelift_opt_level(OptLevel::Speed)
-        .cranelift_nan_canonicalization(true)
+        .cranelift_nan_canonicalization(metering != Metering::UnmeteredNoNanCanonicalization)
         .consume_fuel(metering == Metering::Fuel)
         .epoch_interruption(epoch_interruption)
         .max_wasm_stack(MAX_WASM_STACK)
@@ -72,6 +76,38 @@ mod tests {
     fn engine_builds_with_and_without_fuel() {
         engine(Metering::Fuel, true).expect("consensus engine config is valid");
         engine(Metering::Unmetered, false).expect("bench engine config is valid");
+        engine(Metering::UnmeteredNoNanCanonicalization, false)
+            .expect("bench engine config is valid");
+    }
+
+    #[test]
+    fn only_the_bench_variant_turns_nan_canonicalization_off() {
+        // A NaN produced by 0/0 has a CPU-dependent payload without canonicalization; the
+        // canonical NaN is 0x7ff8_0000_0000_0000 (x86-64 itself produces 0xfff8_…).
+        let wat = r#"(module (func (export "div") (param f64 f64) (result i64)
+            local.get 0 local.get 1 f64.div i64.reinterpret_f64))"#;
+        let wasm = wat::parse_str(wat).expect("wat");
+        let nan_bits = |metering| {
+            let engine = engine(metering, false).expect("engine");
+            let module = wasmtime::Module::new(&engine, &wasm).expect("compiles");
+            let mut store = wasmtime::Store::new(&engine, ());
+            if metering == Metering::Fuel {
+                store.set_fuel(1_000).expect("fuel on");
+            }
+            let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instance");
+            let f = instance
+                .get_typed_func::<(f64, f64), i64>(&mut store, "div")
+                .expect("export");
+            f.call(&mut store, (0.0, 0.0)).expect("runs") as u64
+        };
+        assert_eq!(nan_bits(Metering::Fuel), 0x7ff8_0000_0000_0000);
+        assert_eq!(nan_bits(Metering::Unmetered), 0x7ff8_0000_0000_0000);
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(
+                nan_bits(Metering::UnmeteredNoNanCanonicalization),
+                0xfff8_0000_0000_0000
+            );
+        }
     }
 
     #[test]

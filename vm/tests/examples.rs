@@ -5,17 +5,8 @@ use crate::kernels;
 use crate::support::{run_twice, vm};
 use joule_vm::{Limits, Status, examples};
 
-type Native = fn(&[u8]) -> Vec<u8>;
-
-fn native(name: &str) -> Native {
-    match name {
-        "hash_chain" => kernels::hash_chain::run,
-        "primes" => kernels::primes::run,
-        "matmul" => kernels::matmul::run,
-        "mandelbrot" => kernels::mandelbrot::run,
-        "pointer_chase" => kernels::pointer_chase::run,
-        other => panic!("no native kernel for {other}"),
-    }
+fn native(name: &str) -> kernels::Kernel {
+    kernels::by_name(name).unwrap_or_else(|| panic!("no native kernel for {name}"))
 }
 
 /// Small inputs so the test stays fast in debug builds.
@@ -116,7 +107,7 @@ fn mandelbrot_is_a_pgm_image() {
 
 #[test]
 fn a_guest_that_asks_for_too_much_memory_hits_the_limit() {
-    // The sieve of 1.75 Gi numbers needs a 1.75 GiB table; the limit is 64 MiB.
+    // The sieve of 1.75 Gi numbers needs a 224 MiB bit table; the limit is 64 MiB.
     let limits = Limits {
         max_memory_bytes: 64 << 20,
         ..Limits::default()
