@@ -282,8 +282,8 @@ impl Chain {
     }
 
     /// Sets how many threads block import may use (default: all cores): for hashing the body
-    /// and recovering transaction signatures, and for the state tree update (state hashed in
-    /// parallel, the tree's two halves side by side, the receipts hashed beside it). With 1,
+    /// and recovering transaction signatures, and after execution for hashing the receipts
+    /// beside the state changes and updating the state tree's two halves side by side. With 1,
     /// import runs on the calling thread alone.
     pub fn set_verify_threads(&mut self, threads: usize) {
         self.verify_threads = threads.max(1);
@@ -499,8 +499,8 @@ impl Chain {
         self.finish_block(&mut overlay, &ctx, &mut receipts)?;
         let state_changes = overlay.into_changes();
         // The receipt root and the state tree update are independent: with a second thread
-        // allowed, the receipts are hashed beside the tree update. The receipt root is still
-        // checked first.
+        // allowed, the receipts are hashed beside the state changes (about the same work), and
+        // the tree update then takes both threads. The receipt root is still checked first.
         let (receipt_root, state_commit) = if self.verify_threads > 1 {
             std::thread::scope(|s| {
                 let receipt_root = s.spawn(|| block::receipt_root(&receipts));

@@ -43,20 +43,19 @@ pub fn commit_changes(
     commit_changes_on(store, changes, 1)
 }
 
-/// [`commit_changes`] on up to `threads` threads: the keys and values are hashed in parallel and,
-/// with two threads or more, the two halves of the tree under the root are updated side by side.
-/// The result is the same on any number of threads.
+/// [`commit_changes`] on up to `threads` threads: with two or more, the two halves of the tree
+/// under the root are updated side by side. The result is the same on any number of threads.
+/// (The keys and values are hashed on the calling thread: block import hashes the receipts
+/// beside that, and a third busy thread on two cores only delays the tree's second half.)
 pub fn commit_changes_on(
     store: &ChainStore,
     changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     threads: usize,
 ) -> Result<StateCommit, StoreError> {
-    let entries: Vec<_> = changes.iter().collect();
-    let hashed: BTreeMap<Hash, Option<Hash>> = parallel::map(&entries, threads, |(k, v)| {
-        (Hash::keccak(k), v.as_deref().map(Hash::keccak))
-    })
-    .into_iter()
-    .collect();
+    let hashed: BTreeMap<Hash, Option<Hash>> = changes
+        .iter()
+        .map(|(k, v)| (Hash::keccak(k), v.as_deref().map(Hash::keccak)))
+        .collect();
     let update = if threads > 1 && hashed.len() >= parallel::MIN_PARALLEL {
         tree::update_parallel(store, &hashed)
     } else {
