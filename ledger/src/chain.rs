@@ -4,7 +4,8 @@
 //!   executes them, drops those that cannot be included, and seals the block.
 //! - [`Chain::validate_block`] checks a proposed block against the head (height, parent,
 //!   timestamp, proposer, seal, the parent's commit, the transaction root), recovers senders in
-//!   parallel, executes, and checks the receipt and state roots.
+//!   parallel (`chain/body.rs`: each transaction is encoded once, on the recovery threads),
+//!   executes, and checks the receipt and state roots (side by side when threads allow).
 //! - [`Chain::commit_block`] checks the block's own commit (a quorum of precommits) and writes the
 //!   block, receipts, indexes, state and head as one atomic, synced batch.
 
@@ -25,8 +26,12 @@ use crate::store::{
     BlockBody, BlockHashes, Bodies, ChainStore, Commits, Headers, Receipts, StoreError, Table,
     TxIndex, TxLocation, WriteBatch, meta,
 };
-use crate::tx::{SignedTransaction, TxError, VerifiedTransaction};
+use crate::tx::{TxError, VerifiedTransaction};
 use crate::vote::{AuthoritySet, Commit, VoteError};
+
+mod body;
+
+pub use body::verify_parallel;
 
 /// Most transactions one block may carry.
 pub const MAX_BLOCK_TXS: usize = 10_000;
@@ -170,6 +175,8 @@ pub struct ExecutedBlock {
     pub block: Block,
     /// Its receipts (plus a final zero-hash receipt if block-boundary processing emitted events).
     pub receipts: Vec<Receipt>,
+    /// The hash of each transaction of `block`, in order (computed once, for the tx index).
+    tx_hashes: Vec<Hash>,
     state_changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     state_commit: state::StateCommit,
 }
@@ -274,7 +281,10 @@ impl Chain {
         Ok(header)
     }
 
-    /// Sets how many threads recover transaction signatures during import (default: all cores).
+    /// Sets how many threads block import may use (default: all cores): for hashing the body
+    /// and recovering transaction signatures, and after execution for hashing the receipts
+    /// beside the state changes and updating the state tree's two halves side by side. With 1,
+    /// import runs on the calling thread alone.
     pub fn set_verify_threads(&mut self, threads: usize) {
         self.verify_threads = threads.max(1);
     }
@@ -324,6 +334,7 @@ impl Chain {
         };
         let mut overlay = StateOverlay::new(self.store.clone());
         let mut included = Vec::new();
+        let mut tx_hashes = Vec::new();
         let mut receipts = Vec::new();
         let mut rejected = Vec::new();
         for tx in candidates {
@@ -334,6 +345,7 @@ impl Chain {
             match self.executor.execute_tx(&mut overlay, &ctx, &tx) {
                 Ok(receipt) => {
                     receipts.push(receipt);
+                    tx_hashes.push(tx.hash());
                     included.push(tx.into_signed());
                 }
                 Err(ExecError::Store(e)) => return Err(e.into()),
@@ -367,6 +379,7 @@ impl Chain {
             executed: ExecutedBlock {
                 block,
                 receipts,
+                tx_hashes,
                 state_changes,
                 state_commit,
             },
@@ -456,15 +469,16 @@ impl Chain {
                 max: MAX_BLOCK_TXS,
             });
         }
-        let tx_root = block::tx_root(&block.txs);
-        if tx_root != h.tx_root {
+        let body = body::EncodedBody::new(&block.txs, self.verify_threads);
+        if body.tx_root != h.tx_root {
             return Err(ImportError::RootMismatch {
                 which: "tx",
                 header: h.tx_root,
-                computed: tx_root,
+                computed: body.tx_root,
             });
         }
-        let verified = verify_parallel(&block.txs, self.chain_id(), self.verify_threads)
+        let verified = body
+            .verify(self.chain_id(), self.verify_threads)
             .map_err(|(index, source)| ImportError::BadTx { index, source })?;
         let ctx = BlockContext {
             chain_id: self.chain_id(),
@@ -483,7 +497,26 @@ impl Chain {
             receipts.push(receipt);
         }
         self.finish_block(&mut overlay, &ctx, &mut receipts)?;
-        let receipt_root = block::receipt_root(&receipts);
+        let state_changes = overlay.into_changes();
+        // The receipt root and the state tree update are independent: with a second thread
+        // allowed, the receipts are hashed beside the state changes (about the same work), and
+        // the tree update then takes both threads. The receipt root is still checked first.
+        let (receipt_root, state_commit) = if self.verify_threads > 1 {
+            std::thread::scope(|s| {
+                let receipt_root = s.spawn(|| block::receipt_root(&receipts));
+                let state_commit =
+                    state::commit_changes_on(&self.store, &state_changes, self.verify_threads);
+                let receipt_root = receipt_root
+                    .join()
+                    .expect("hashing receipts does not panic; qed");
+                (receipt_root, state_commit)
+            })
+        } else {
+            (
+                block::receipt_root(&receipts),
+                state::commit_changes(&self.store, &state_changes),
+            )
+        };
         if receipt_root != h.receipt_root {
             return Err(ImportError::RootMismatch {
                 which: "receipt",
@@ -491,8 +524,7 @@ impl Chain {
                 computed: receipt_root,
             });
         }
-        let state_changes = overlay.into_changes();
-        let state_commit = state::commit_changes(&self.store, &state_changes)?;
+        let state_commit = state_commit?;
         if state_commit.root != h.state_root {
             return Err(ImportError::RootMismatch {
                 which: "state",
@@ -503,6 +535,7 @@ impl Chain {
         Ok(ExecutedBlock {
             block: block.clone(),
             receipts,
+            tx_hashes: verified.iter().map(VerifiedTransaction::hash).collect(),
             state_changes,
             state_commit,
         })
@@ -540,9 +573,9 @@ impl Chain {
         batch.put::<Receipts>(&number, &executed.receipts);
         batch.put::<Commits>(&number, &commit);
         batch.put::<BlockHashes>(&hash, &number);
-        for (index, tx) in executed.block.txs.iter().enumerate() {
+        for (index, tx_hash) in executed.tx_hashes.iter().enumerate() {
             batch.put::<TxIndex>(
-                &tx.hash(),
+                tx_hash,
                 &TxLocation {
                     block: number,
                     index: index as u32,
@@ -634,38 +667,3 @@ impl AccountReader for Chain {
 #[cfg(test)]
 #[path = "chain_tests.rs"]
 mod tests;
-
-/// Checks signatures of `txs` on `threads` threads; the error names the first bad index.
-pub fn verify_parallel(
-    txs: &[SignedTransaction],
-    chain_id: ChainId,
-    threads: usize,
-) -> Result<Vec<VerifiedTransaction>, (usize, TxError)> {
-    if txs.len() < 64 || threads == 1 {
-        return txs
-            .iter()
-            .enumerate()
-            .map(|(i, t)| t.clone().verify(chain_id).map_err(|e| (i, e)))
-            .collect();
-    }
-    let chunk = txs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = txs
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
-                s.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, t)| t.clone().verify(chain_id).map_err(|e| (c * chunk + i, e)))
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(txs.len());
-        for h in handles {
-            out.extend(h.join().expect("verification threads do not panic; qed")?);
-        }
-        Ok(out)
-    })
-}

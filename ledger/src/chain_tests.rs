@@ -5,6 +5,7 @@ use crate::TransferExecutor;
 use crate::merkle;
 use crate::store::RocksStore;
 use crate::testing::TestNet;
+use crate::tx::SignedTransaction;
 
 fn verified(net: &TestNet, txs: Vec<SignedTransaction>) -> Vec<VerifiedTransaction> {
     txs.into_iter()

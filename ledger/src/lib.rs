@@ -17,6 +17,7 @@ pub mod genesis;
 pub mod mempool;
 pub mod merkle;
 pub mod order;
+mod parallel;
 pub mod primitives;
 pub mod state;
 pub mod store;

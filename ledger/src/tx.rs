@@ -190,6 +190,22 @@ impl SignedTransaction {
     /// Checks size, chain id and signature, and recovers the sender.
     pub fn verify(self, chain_id: ChainId) -> Result<VerifiedTransaction, TxError> {
         let encoded = codec::encode(&self);
+        self.verify_encoded(chain_id, &encoded)
+    }
+
+    /// [`Self::verify`] with the canonical bytes already at hand: `encoded` must be
+    /// `codec::encode(&self)` (block import encodes each transaction once for the transaction
+    /// root, the hash and the signature payload).
+    pub(crate) fn verify_encoded(
+        self,
+        chain_id: ChainId,
+        encoded: &[u8],
+    ) -> Result<VerifiedTransaction, TxError> {
+        debug_assert_eq!(
+            encoded,
+            codec::encode(&self),
+            "encoded is this transaction's bytes"
+        );
         if encoded.len() > MAX_TX_BYTES {
             return Err(TxError::TooLarge {
                 len: encoded.len(),
@@ -209,7 +225,7 @@ impl SignedTransaction {
             self.signature
                 .recover_payload(Domain::Transaction, self.tx.chain_id, payload)?;
         Ok(VerifiedTransaction {
-            hash: Hash::keccak(&encoded),
+            hash: Hash::keccak(encoded),
             encoded_len: encoded.len(),
             sender,
             signed: self,

@@ -49,5 +49,5 @@ pub trait AccountReader {
 mod commit;
 mod overlay;
 
-pub use commit::{StateCommit, commit_changes, stored_root, write_changes};
+pub use commit::{StateCommit, commit_changes, commit_changes_on, stored_root, write_changes};
 pub use overlay::{Checkpoint, StateOverlay};

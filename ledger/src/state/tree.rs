@@ -59,7 +59,7 @@ mod update;
 
 pub use mem::MemNodeStore;
 pub use proof::{ProofLeaf, StateProof, prove};
-pub use update::{TreeUpdate, update};
+pub use update::{TreeUpdate, update, update_parallel};
 
 /// Number of bits in a key hash: the deepest a leaf can sit.
 pub const KEY_BITS: u16 = 256;

@@ -28,6 +28,11 @@ fn reference_root(pairs: &BTreeMap<Hash, Hash>) -> Hash {
 /// Applies `changes` to `store`, checking the update writes each position at most once.
 fn commit(store: &mut MemNodeStore, changes: &BTreeMap<Hash, Option<Hash>>) -> TreeUpdate {
     let update = update(&*store, changes).expect("in-memory store cannot fail");
+    assert_eq!(
+        update_parallel(&*store, changes).expect("in-memory store cannot fail"),
+        update,
+        "the two-thread update differs"
+    );
     let positions: HashSet<_> = update.writes.iter().map(|(k, _)| *k).collect();
     assert_eq!(
         positions.len(),

@@ -57,6 +57,74 @@ pub fn update<S: NodeStore>(
     })
 }
 
+/// [`update`] with the two halves of the tree under the root updated on two threads (the
+/// calling one and one scoped thread). The result, writes in the same order included, is
+/// [`update`]'s: the halves share no node, and the root is joined and placed after both.
+pub fn update_parallel<S: NodeStore + Sync>(
+    store: &S,
+    changes: &BTreeMap<Hash, Option<Hash>>,
+) -> Result<TreeUpdate, TreeError<S::Error>>
+where
+    S::Error: Send,
+{
+    let changes: Vec<Change> = changes.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut updater = Updater {
+        store,
+        writes: Vec::new(),
+        nodes_read: 0,
+    };
+    let old = updater.read(&NodeKey::ROOT)?;
+    let (Some(Node::Internal { left, right }), false) = (old, changes.is_empty()) else {
+        // No changes, or a root leaf or an empty tree: nothing below the root to split.
+        let root = if changes.is_empty() {
+            old.map_or(Hash::ZERO, |n| n.hash())
+        } else {
+            let sub = updater.update(NodeKey::ROOT, old, &changes)?;
+            updater.place(NodeKey::ROOT, old.as_ref(), &sub)
+        };
+        return Ok(TreeUpdate {
+            root,
+            writes: updater.writes,
+            nodes_read: updater.nodes_read,
+        });
+    };
+    // As in `Updater::update` for an internal node, with the right half on its own thread.
+    let split = changes.partition_point(|(k, _)| !bit(k, NodeKey::ROOT.depth()));
+    let (left_changes, right_changes) = changes.split_at(split);
+    let left_pos = NodeKey::ROOT
+        .child(false)
+        .expect("the root has children; qed");
+    let right_pos = NodeKey::ROOT
+        .child(true)
+        .expect("the root has children; qed");
+    let (left_child, right_updater, right_child) = std::thread::scope(|s| {
+        let right_half = s.spawn(move || {
+            let mut right_updater = Updater {
+                store,
+                writes: Vec::new(),
+                nodes_read: 0,
+            };
+            let child = right_updater.update_child(right_pos, right, right_changes);
+            (right_updater, child)
+        });
+        let left_child = updater.update_child(left_pos, left, left_changes);
+        let (right_updater, right_child) = right_half
+            .join()
+            .expect("updating the state tree does not panic; qed");
+        (left_child, right_updater, right_child)
+    });
+    let (left_child, right_child) = (left_child?, right_child?);
+    updater.writes.extend(right_updater.writes);
+    updater.nodes_read += right_updater.nodes_read;
+    let sub = updater.join(left_pos, left_child, right_pos, right_child)?;
+    let root = updater.place(NodeKey::ROOT, old.as_ref(), &sub);
+    Ok(TreeUpdate {
+        root,
+        writes: updater.writes,
+        nodes_read: updater.nodes_read,
+    })
+}
+
 /// A key hash and its new value hash (`None`: delete).
 type Change = (Hash, Option<Hash>);
 
