@@ -93,13 +93,20 @@ macro_rules! fixed_bytes {
             }
         }
 
+        impl $name {
+            /// Writes `0x` and the lowercase hex digits into `buf` and returns them as text:
+            /// one pass, no allocation (Display and JSON serialization go through it).
+            fn hex_into<'b>(&self, buf: &'b mut [u8; 2 + 2 * $len]) -> &'b str {
+                buf[..2].copy_from_slice(b"0x");
+                hex::encode_to_slice(self.0, &mut buf[2..])
+                    .expect("the buffer holds exactly two digits per byte; qed");
+                std::str::from_utf8(buf).expect("0x and hex digits are ASCII; qed")
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("0x")?;
-                for b in &self.0 {
-                    write!(f, "{b:02x}")?;
-                }
-                Ok(())
+                f.write_str(self.hex_into(&mut [0u8; 2 + 2 * $len]))
             }
         }
 
@@ -124,7 +131,7 @@ macro_rules! fixed_bytes {
 
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
+                s.serialize_str(self.hex_into(&mut [0u8; 2 + 2 * $len]))
             }
         }
 
@@ -209,6 +216,17 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(a.to_string(), "0x2c7536e3605d9c16a7a3d7b1898e529396a65c23");
+        assert_eq!(format!("{a:?}"), a.to_string());
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            "\"0x2c7536e3605d9c16a7a3d7b1898e529396a65c23\""
+        );
+        let h = Hash([0xab; 32]);
+        assert_eq!(h.to_string(), format!("0x{}", "ab".repeat(32)));
+        assert_eq!(
+            serde_json::from_str::<Hash>(&serde_json::to_string(&h).unwrap()).unwrap(),
+            h
+        );
         assert_eq!(
             "2c7536e3605d9c16a7a3d7b1898e529396a65c23".parse::<Address>(),
             Err(HexError::MissingPrefix("2c7536e3605d9c16".into()))
