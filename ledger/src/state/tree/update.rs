@@ -44,17 +44,7 @@ pub fn update<S: NodeStore>(
         nodes_read: 0,
     };
     let old = updater.read(&NodeKey::ROOT)?;
-    let root = if changes.is_empty() {
-        old.map_or(Hash::ZERO, |n| n.hash())
-    } else {
-        let sub = updater.update(NodeKey::ROOT, old, &changes)?;
-        updater.place(NodeKey::ROOT, old.as_ref(), &sub)
-    };
-    Ok(TreeUpdate {
-        root,
-        writes: updater.writes,
-        nodes_read: updater.nodes_read,
-    })
+    updater.whole(old, &changes)
 }
 
 /// [`update`] with the two halves of the tree under the root updated on two threads (the
@@ -76,17 +66,7 @@ where
     let old = updater.read(&NodeKey::ROOT)?;
     let (Some(Node::Internal { left, right }), false) = (old, changes.is_empty()) else {
         // No changes, or a root leaf or an empty tree: nothing below the root to split.
-        let root = if changes.is_empty() {
-            old.map_or(Hash::ZERO, |n| n.hash())
-        } else {
-            let sub = updater.update(NodeKey::ROOT, old, &changes)?;
-            updater.place(NodeKey::ROOT, old.as_ref(), &sub)
-        };
-        return Ok(TreeUpdate {
-            root,
-            writes: updater.writes,
-            nodes_read: updater.nodes_read,
-        });
+        return updater.whole(old, &changes);
     };
     // As in `Updater::update` for an internal node, with the right half on its own thread.
     let split = changes.partition_point(|(k, _)| !bit(k, NodeKey::ROOT.depth()));
@@ -178,6 +158,25 @@ struct Updater<'a, S> {
 }
 
 impl<S: NodeStore> Updater<'_, S> {
+    /// Applies `changes` below the root `old` (already read) on this thread and finishes.
+    fn whole(
+        mut self,
+        old: Option<Node>,
+        changes: &[Change],
+    ) -> Result<TreeUpdate, TreeError<S::Error>> {
+        let root = if changes.is_empty() {
+            old.map_or(Hash::ZERO, |n| n.hash())
+        } else {
+            let sub = self.update(NodeKey::ROOT, old, changes)?;
+            self.place(NodeKey::ROOT, old.as_ref(), &sub)
+        };
+        Ok(TreeUpdate {
+            root,
+            writes: self.writes,
+            nodes_read: self.nodes_read,
+        })
+    }
+
     fn read(&mut self, key: &NodeKey) -> Result<Option<Node>, TreeError<S::Error>> {
         self.nodes_read += 1;
         read_node(self.store, key)
