@@ -31,8 +31,6 @@ use crate::vote::{AuthoritySet, Commit, VoteError};
 
 mod body;
 
-pub use body::verify_parallel;
-
 /// Most transactions one block may carry.
 pub const MAX_BLOCK_TXS: usize = 10_000;
 

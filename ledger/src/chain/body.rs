@@ -56,19 +56,6 @@ impl<'a> EncodedBody<'a> {
     }
 }
 
-/// Checks signatures of `txs` on `threads` threads; the error names the first bad index.
-pub fn verify_parallel(
-    txs: &[SignedTransaction],
-    chain_id: ChainId,
-    threads: usize,
-) -> Result<Vec<VerifiedTransaction>, (usize, TxError)> {
-    parallel::map(txs, threads, |t| t.clone().verify(chain_id))
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| r.map_err(|e| (i, e)))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,7 +92,6 @@ mod tests {
             let body = EncodedBody::new(&txs, threads);
             let (index, _) = body.verify(chain_id, threads).unwrap_err();
             assert_eq!(index, 137);
-            assert_eq!(verify_parallel(&txs, chain_id, threads).unwrap_err().0, 137);
         }
     }
 }
