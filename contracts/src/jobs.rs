@@ -17,12 +17,6 @@ use crate::error::CallError;
 use crate::result::MAX_STATUS;
 use crate::state::{Assignment, Cause, Job, MarketState, Phase};
 
-/// Collateral of a replica whose most payment is `escrow`.
-pub fn collateral_for(params: &MarketParams, escrow: Amount) -> Option<Amount> {
-    let scaled = escrow.checked_mul(Amount::from(params.collateral_ppm))? / 1_000_000;
-    Some(scaled.max(params.min_collateral))
-}
-
 fn bad_field(field: &'static str, value: impl Into<u128>, allowed: String) -> CallError {
     CallError::BadBidField {
         field,
@@ -162,7 +156,7 @@ pub(crate) fn match_bid(
     let escrow = Amount::from(bid.fuel_limit)
         .checked_mul(offer.price_per_fuel)
         .ok_or(CallError::Overflow)?;
-    let collateral = collateral_for(params, escrow).ok_or(CallError::Overflow)?;
+    let collateral = params.collateral(escrow).ok_or(CallError::Overflow)?;
     if provider.free_stake() < collateral {
         return Err(CallError::CollateralUnavailable {
             free: provider.free_stake(),

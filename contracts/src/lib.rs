@@ -26,7 +26,6 @@ pub mod state;
 
 pub use error::CallError;
 pub use executor::MarketExecutor;
-pub use jobs::collateral_for;
 pub use result::{job_limits, result_of, status_code};
 pub use settle::audit_selected;
 pub use state::{Assignment, Cause, Job, MarketState, MarketTotals, Phase, Provider, Reputation};

@@ -4,7 +4,7 @@
 //! profit that the settlement rules give ([`expected_profit`]).
 //!
 //! The rules, per replica of a job: π is the offer price per fuel, c the provider's compute cost
-//! per fuel, F the fuel an honest run uses, L the bid's fuel limit, C = `collateral_for(L·π)` the
+//! per fuel, F the fuel an honest run uses, L the bid's fuel limit, C = `MarketParams::collateral(L·π)` the
 //! collateral, p the audit rate and f the fee of a transaction. An agreed result is paid
 //! `fuel used × π`; a result arbitration finds wrong is paid nothing and loses C; a no-show loses
 //! C. A cheater skips the run and reveals a made-up result claiming the whole limit L, so with
@@ -29,7 +29,7 @@
 
 use joule_contracts::sim::{Market, test_params};
 use joule_contracts::state::{Cause, Job, Phase, Resolution};
-use joule_contracts::{CallError, audit_selected, collateral_for, job_limits, result_of};
+use joule_contracts::{CallError, audit_selected, job_limits, result_of};
 use joule_ledger::genesis::MarketParams;
 use joule_ledger::{Amount, Call, Hash, JobResult, SecretKey, SignedOffer};
 use joule_vm::{Vm, VmConfig};
@@ -270,7 +270,9 @@ pub fn worse_than_honest_above(s: &Scenario, fuel_used: u64, fuel_limit: u64) ->
 }
 
 fn collateral_of(s: &Scenario, fuel_limit: u64) -> Amount {
-    collateral_for(&s.params, Amount::from(fuel_limit) * s.price).expect("no overflow; qed")
+    s.params
+        .collateral(Amount::from(fuel_limit) * s.price)
+        .expect("no overflow; qed")
 }
 
 /// The parent hash [`Market`] gives the block being built (what a provider on a real chain

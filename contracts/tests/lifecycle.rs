@@ -18,10 +18,7 @@ fn one_honest_provider_is_paid_fuel_used_times_price() {
     let escrow = u128::from(FUEL) * PRICE;
     assert_eq!(s.m.totals().escrow, escrow);
     let collateral = s.m.provider(&p.address()).unwrap().locked;
-    assert_eq!(
-        collateral,
-        joule_contracts::collateral_for(s.m.params(), escrow).unwrap()
-    );
+    assert_eq!(collateral, s.m.params().collateral(escrow).unwrap());
     s.assert_conserved();
 
     s.m.commit(&p, id, s.honest).unwrap();

@@ -175,6 +175,14 @@ impl Genesis {
 }
 
 impl MarketParams {
+    /// Collateral the chain locks from a provider's stake for one replica whose most payment
+    /// (its escrow, fuel limit × price) is `escrow`: `collateral_ppm` parts per million of it,
+    /// at least `min_collateral`. `None` on overflow.
+    pub fn collateral(&self, escrow: Amount) -> Option<Amount> {
+        let share = escrow.checked_mul(Amount::from(self.collateral_ppm))? / 1_000_000;
+        Some(share.max(self.min_collateral))
+    }
+
     /// Checks that the parameters make a working market.
     pub fn validate(&self) -> Result<(), GenesisError> {
         let m = |what| Err(GenesisError::Market(what));
@@ -211,6 +219,18 @@ fn serde_json_parse(text: &str) -> Result<Genesis, GenesisError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collateral_is_a_share_of_the_payment_with_a_floor() {
+        let params = MarketParams {
+            collateral_ppm: 500_000,
+            min_collateral: 100,
+            ..MarketParams::default()
+        };
+        assert_eq!(params.collateral(1_000 * 2), Some(1_000));
+        assert_eq!(params.collateral(10 * 2), Some(100));
+        assert_eq!(params.collateral(Amount::MAX), None);
+    }
 
     #[test]
     fn toml_round_trip_and_validation() {

@@ -5,7 +5,6 @@
 //! Every question is about the state at [`ChainView::head`], the last committed block; a `Match`
 //! sent now lands in `head + 1` at the earliest.
 
-use joule_ledger::genesis::MarketParams;
 use joule_ledger::{Address, Amount, BlockNumber, Hash};
 
 /// A registered provider as the chain sees it at the head block.
@@ -40,39 +39,7 @@ pub trait ChainView {
     /// capped at the bid's deadline) is over or the job moved past matching.
     fn match_open(&self, job: &Hash) -> bool;
     /// Collateral the chain locks from a provider's free stake for one replica of a job with
-    /// this fuel limit at this price; `None` if it cannot be computed (overflow). The node
-    /// delegates to the contracts' rule; [`collateral_from_params`] is the rule as the genesis
-    /// parameters document it.
+    /// this fuel limit at this price; `None` if it cannot be computed (overflow). The rule is
+    /// the genesis parameters' (`MarketParams::collateral` of fuel limit × price).
     fn collateral(&self, fuel_limit: u64, price_per_fuel: Amount) -> Option<Amount>;
-}
-
-/// Collateral of one replica as [`MarketParams`] documents it: `collateral_ppm` parts per
-/// million of the most the replica can be paid (`fuel_limit × price_per_fuel`, its escrow), and
-/// at least `min_collateral`. `None` on overflow. (The same rule as `joule-contracts`'
-/// `collateral_for`, which this crate does not depend on.)
-pub fn collateral_from_params(
-    params: &MarketParams,
-    fuel_limit: u64,
-    price_per_fuel: Amount,
-) -> Option<Amount> {
-    let payment = Amount::from(fuel_limit).checked_mul(price_per_fuel)?;
-    let share = payment.checked_mul(Amount::from(params.collateral_ppm))? / 1_000_000;
-    Some(share.max(params.min_collateral))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn collateral_is_a_share_of_the_payment_with_a_floor() {
-        let params = MarketParams {
-            collateral_ppm: 500_000,
-            min_collateral: 100,
-            ..MarketParams::default()
-        };
-        assert_eq!(collateral_from_params(&params, 1_000, 2), Some(1_000));
-        assert_eq!(collateral_from_params(&params, 10, 2), Some(100));
-        assert_eq!(collateral_from_params(&params, u64::MAX, Amount::MAX), None);
-    }
 }

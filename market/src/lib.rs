@@ -44,7 +44,7 @@ pub use book::{
     Arrival, BidEntry, BidInserted, BookError, BookLimits, Expired, Fill, OfferEntry,
     OfferInserted, OrderBook,
 };
-pub use chain::{ChainView, ProviderView, collateral_from_params};
+pub use chain::{ChainView, ProviderView};
 pub use jobs::{Job, JobError, JobEvent, JobTracker, Phase, ProviderJobs, Replica};
 pub use matching::{Match, Proposal, match_all, match_bid, match_provider};
 pub use strategy::{ProviderStrategy, StrategyConfig, StrategyError};

@@ -9,7 +9,7 @@ use joule_ledger::{
     SignedOffer,
 };
 
-use crate::chain::{ChainView, ProviderView, collateral_from_params};
+use crate::chain::{ChainView, ProviderView};
 use crate::matching::Match;
 use crate::validate::{VerifiedBid, VerifiedOffer};
 
@@ -113,7 +113,8 @@ impl ChainView for MemChain {
         !self.closed.contains(job)
     }
     fn collateral(&self, fuel_limit: u64, price_per_fuel: Amount) -> Option<Amount> {
-        collateral_from_params(&self.params, fuel_limit, price_per_fuel)
+        self.params
+            .collateral(Amount::from(fuel_limit).checked_mul(price_per_fuel)?)
     }
 }
 

@@ -82,6 +82,6 @@ impl ChainView for CommittedView<'_> {
 
     fn collateral(&self, fuel_limit: u64, price_per_fuel: Amount) -> Option<Amount> {
         let escrow = Amount::from(fuel_limit).checked_mul(price_per_fuel)?;
-        joule_contracts::collateral_for(&self.chain.genesis().market, escrow)
+        self.chain.genesis().market.collateral(escrow)
     }
 }
