@@ -20,6 +20,19 @@ pub fn status_code(status: &Status) -> u8 {
     }
 }
 
+/// The name of a status code (see [`JobResult::status`]), as `joule bid` prints it.
+pub fn status_name(code: u8) -> &'static str {
+    match code {
+        0 => "ok",
+        1 => "trap",
+        2 => "out_of_fuel",
+        3 => "memory_or_table_limit",
+        4 => "output_too_large",
+        5 => "aborted",
+        _ => "unknown",
+    }
+}
+
 /// The result of a run, as committed and revealed.
 pub fn result_of(outcome: &Outcome) -> JobResult {
     JobResult {

@@ -232,6 +232,17 @@ impl Job {
             .find(|a| a.provider == *provider)
     }
 
+    /// Credits paid to providers for this job so far (their `Paid` resolutions).
+    pub fn paid(&self) -> Amount {
+        self.assignments
+            .iter()
+            .filter_map(|a| match a.resolution {
+                Some(Resolution::Paid(amount)) => Some(amount),
+                _ => None,
+            })
+            .sum()
+    }
+
     /// Escrow still locked for this job.
     pub fn escrow_locked(&self) -> Amount {
         self.assignments

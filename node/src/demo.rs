@@ -124,14 +124,7 @@ async fn post_and_follow(
         match record.phase {
             Phase::Settled => {
                 let result = record.result.expect("a settled job has a result; qed");
-                let paid: Amount = record
-                    .assignments
-                    .iter()
-                    .filter_map(|a| match a.resolution {
-                        Some(joule_contracts::state::Resolution::Paid(p)) => Some(p),
-                        _ => None,
-                    })
-                    .sum();
+                let paid = record.paid();
                 let path = out_dir.join(format!("mandelbrot-{}.pgm", &job.to_string()[2..10]));
                 if !record.output.is_empty() && Hash::keccak(&record.output) == result.output_hash {
                     std::fs::create_dir_all(out_dir)?;

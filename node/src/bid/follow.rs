@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use joule_contracts::result::status_name;
 use joule_contracts::state::{Job, Phase, Resolution};
 use joule_ledger::{Amount, Bid, BlockNumber, Hash};
 use jsonrpsee_http_client::HttpClient;
@@ -102,14 +103,7 @@ pub(super) async fn follow(
 /// What the requester paid providers and got back, from the assignments' resolutions.
 fn payments(job: &Job) -> (Amount, Amount) {
     let escrow: Amount = job.assignments.iter().map(|a| a.escrow).sum();
-    let paid: Amount = job
-        .assignments
-        .iter()
-        .filter_map(|a| match a.resolution {
-            Some(Resolution::Paid(amount)) => Some(amount),
-            _ => None,
-        })
-        .sum();
+    let paid = job.paid();
     (paid, escrow.saturating_sub(paid))
 }
 
@@ -131,19 +125,6 @@ fn expiry_reason(job: &Job) -> String {
         )
     } else {
         "no result was delivered; the escrow was refunded".into()
-    }
-}
-
-/// The name of a result's status code (see `JobResult::status`).
-fn status_name(code: u8) -> &'static str {
-    match code {
-        0 => "ok",
-        1 => "trap",
-        2 => "out_of_fuel",
-        3 => "memory_or_table_limit",
-        4 => "output_too_large",
-        5 => "aborted",
-        _ => "unknown",
     }
 }
 
