@@ -216,9 +216,11 @@ impl ProviderWorker {
         let head = self.chain.head().number;
         self.read_blocks(head)?;
         let state = StateOverlay::new(self.chain.store().clone());
-        self.keep_stake(&state)?;
+        let registered = self.keep_stake(&state)?;
         self.reconcile_jobs(&state)?;
-        self.keep_offer(&state, head);
+        if registered {
+            self.keep_offer(head);
+        }
         self.take_bids(head);
         Ok(())
     }
@@ -230,6 +232,7 @@ impl ProviderWorker {
         if from > head {
             return Ok(());
         }
+        let mut touched = false;
         for number in from..=head {
             let receipts = self
                 .chain
@@ -238,6 +241,7 @@ impl ProviderWorker {
             for event in receipts.iter().flat_map(|r| &r.events) {
                 match event {
                     Event::Matched { job, provider, .. } if *provider == me => {
+                        touched = true;
                         info!(target: "node::provider", %job, block = number, "matched a job");
                         self.journal.state.jobs.entry(*job).or_insert(JobEntry {
                             matched_at: number,
@@ -251,6 +255,7 @@ impl ProviderWorker {
                         amount,
                         kind,
                     } if *to == me && kind == "payment" => {
+                        touched = true;
                         info!(target: "node::provider", %job, %amount, "paid for a job");
                         self.journal.state.earned =
                             self.journal.state.earned.saturating_add(*amount);
@@ -265,6 +270,7 @@ impl ProviderWorker {
                         amount,
                         ..
                     } if *provider == me => {
+                        touched = true;
                         warn!(target: "node::provider", %job, %amount, "stake slashed over a job");
                         self.journal.state.slashed =
                             self.journal.state.slashed.saturating_add(*amount);
@@ -277,7 +283,12 @@ impl ProviderWorker {
             }
         }
         self.journal.state.last_block = head;
-        self.journal.save()
+        // Blocks without events for this provider need no write: after a crash they are read
+        // again, to no effect. Events are saved with the block they came in, never twice.
+        if touched {
+            self.journal.save()?;
+        }
+        Ok(())
     }
 
     /// Whether `action`'s last transaction is still waiting in the mempool.
@@ -293,7 +304,7 @@ impl ProviderWorker {
     }
 
     /// Signs and sends `call`; a refusal is logged (the next head decides again).
-    fn send(&mut self, action: Action, call: Call) -> bool {
+    fn send(&mut self, action: Action, call: Call) {
         let tx = Transaction {
             chain_id: self.chain.chain_id(),
             nonce: self.outbox.next_nonce(&self.address()),
@@ -305,27 +316,26 @@ impl ProviderWorker {
             Ok(hash) => {
                 debug!(target: "node::provider", ?action, %hash, "sent");
                 self.in_flight.insert(action, hash);
-                true
             }
-            Err(e) => {
-                warn!(target: "node::provider", ?action, error = %e, "could not send");
-                false
-            }
+            Err(e) => warn!(target: "node::provider", ?action, error = %e, "could not send"),
         }
     }
 
-    fn keep_stake(&mut self, state: &StateOverlay) -> anyhow::Result<()> {
+    /// Registers or tops up the stake as needed; returns whether the chain knows the provider.
+    fn keep_stake(&mut self, state: &StateOverlay) -> anyhow::Result<bool> {
         let me = self.address();
+        let provider = state.provider(&me)?;
+        let registered = provider.is_some();
         if self.in_flight(Action::Register) || self.in_flight(Action::AddStake) {
-            return Ok(());
+            return Ok(registered);
         }
         let balance = state.account(&me)?.balance;
         let spendable = balance.saturating_sub(self.config.fee);
-        match state.provider(&me)? {
+        match provider {
             None => {
                 if spendable < self.config.stake {
                     warn!(target: "node::provider", %balance, stake = %self.config.stake, "balance too low to register as a provider");
-                    return Ok(());
+                    return Ok(false);
                 }
                 info!(target: "node::provider", stake = %self.config.stake, "registering as a provider");
                 self.send(
@@ -344,14 +354,11 @@ impl ProviderWorker {
             }
             Some(_) => {}
         }
-        Ok(())
+        Ok(registered)
     }
 
-    fn keep_offer(&mut self, state: &StateOverlay, head: BlockNumber) {
+    fn keep_offer(&mut self, head: BlockNumber) {
         let me = self.address();
-        if !matches!(state.provider(&me), Ok(Some(_))) {
-            return;
-        }
         let current = self.book.lock().offer(&me).map(|e| e.offer().clone());
         if !self.strategy.needs_new_offer(current.as_ref(), head) {
             return;
@@ -449,11 +456,7 @@ impl ProviderWorker {
                         _ => {}
                     }
                 }
-                Phase::Revealing
-                    if mine.commitment.is_some()
-                        && mine.reveal.is_none()
-                        && mine.resolution.is_none() =>
-                {
+                Phase::Revealing if mine.commitment.is_some() && mine.reveal.is_none() => {
                     let (Some(result), Some(salt)) = (entry.result, entry.salt) else {
                         warn!(target: "node::provider", job = %id, "committed but the journal has no result to reveal");
                         continue;
@@ -561,8 +564,7 @@ impl ProviderWorker {
     fn finished(&mut self, done: Finished) -> anyhow::Result<()> {
         self.running.remove(&done.job);
         let max_inline = params(&self.chain).max_inline_output_bytes as usize;
-        let has = |j: &Journal| j.state.jobs.contains_key(&done.job);
-        if !has(&self.journal) {
+        if !self.journal.state.jobs.contains_key(&done.job) {
             return Ok(());
         }
         match done.outcome {
@@ -596,11 +598,5 @@ impl ProviderWorker {
         }
         // The salt is on disk before the commitment leaves: a crash can always reveal.
         self.journal.save()
-    }
-
-    /// Credits earned and slashed so far, and jobs paid (from the journal).
-    pub fn earnings(&self) -> (Amount, Amount, u64) {
-        let s = &self.journal.state;
-        (s.earned, s.slashed, s.jobs_paid)
     }
 }
