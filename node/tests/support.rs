@@ -93,19 +93,12 @@ impl DevNode {
 
     /// Calls `method` with positional `params`; `Err` carries the JSON-RPC error.
     pub fn try_call(&self, method: &str, params: Vec<Value>) -> Result<Value, String> {
-        use jsonrpsee::core::client::ClientT;
+        use joule_node::rpc::client::{call, connect};
         self.runtime.block_on(async {
-            let client = jsonrpsee_http_client::HttpClientBuilder::default()
-                .build(&self.rpc)
-                .unwrap();
-            let mut p = jsonrpsee::core::params::ArrayParams::new();
-            for v in params {
-                p.insert(v).unwrap();
-            }
-            client
-                .request::<Value, _>(method, p)
+            let client = connect(&self.rpc).map_err(|e| format!("{e:#}"))?;
+            call(&client, method, params)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| format!("{e:#}"))
         })
     }
 
