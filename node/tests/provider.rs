@@ -26,6 +26,7 @@ struct Outcome {
     publish_and_fee: u128,
     liar_slashed: u128,
     liar_disputes_lost: u64,
+    liar_restaked: bool,
 }
 
 async fn requester_side(
@@ -86,6 +87,19 @@ async fn requester_side(
             break j;
         }
     };
+    // The slashed liar tops its bond back up to its configured stake within a few blocks.
+    let stake = joule_node::dev::DEV_PROVIDER_STAKE;
+    let mut liar_restaked = false;
+    for _ in 0..10 {
+        if state()
+            .provider(&liar.address())?
+            .is_some_and(|p| p.bonded == stake)
+        {
+            liar_restaked = true;
+            break;
+        }
+        heads.recv().await?;
+    }
     let resolution = |who: &SecretKey| {
         record
             .assignments
@@ -108,6 +122,7 @@ async fn requester_side(
         liar_disputes_lost: state()
             .provider(&liar.address())?
             .map_or(0, |p| p.reputation.disputes_lost),
+        liar_restaked,
     })
 }
 
@@ -176,6 +191,10 @@ fn a_lying_provider_is_caught_slashed_and_the_requester_refunded() {
     assert_eq!(outcome.liar, Some(Resolution::Wrong));
     assert!(outcome.liar_slashed > 0);
     assert_eq!(outcome.liar_disputes_lost, 1);
+    assert!(
+        outcome.liar_restaked,
+        "the slashed provider did not top its stake up"
+    );
     // The requester paid the publish fees and the honest replica; the liar's escrow came back,
     // and as the wronged party it received the reward share of the liar's collateral.
     let reward =
