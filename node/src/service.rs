@@ -53,8 +53,6 @@ pub struct Running {
     pub outbox: Arc<LocalOutbox>,
     /// Committed heads.
     pub heads: broadcast::Sender<Header>,
-    /// The JSON-RPC address, if serving.
-    pub rpc_addr: Option<std::net::SocketAddr>,
 }
 
 /// Completes on Ctrl-C or SIGTERM. Registers the handlers at once (call it inside the runtime
@@ -136,7 +134,7 @@ where
         roles.push("full".to_owned());
     }
 
-    let rpc_handle = match &spec.rpc {
+    let _rpc_server = match &spec.rpc {
         None => None,
         Some(config) => {
             let ctx = RpcContext {
@@ -146,22 +144,22 @@ where
                 book: book.clone(),
                 roles: roles.clone(),
             };
-            let (addr, handle) = rpc::start(config, ctx)
+            let (_, handle) = rpc::start(config, ctx)
                 .await
                 .with_context(|| format!("starting JSON-RPC on {}", config.addr))?;
-            Some((addr, handle))
+            Some(handle)
         }
     };
 
-    let metrics = spec.metrics.map(|_| Metrics::new());
-    let _metrics_server = match (spec.metrics, &metrics) {
-        (Some(addr), Some(m)) => Some(
-            crate::metrics::serve(addr, m.clone())
+    let (metrics, _metrics_server) = match spec.metrics {
+        None => (None, None),
+        Some(addr) => {
+            let metrics = Metrics::new();
+            let (_, server) = crate::metrics::serve(addr, metrics.clone())
                 .await
-                .with_context(|| format!("serving metrics on {addr}"))?
-                .1,
-        ),
-        _ => None,
+                .with_context(|| format!("serving metrics on {addr}"))?;
+            (Some(metrics), Some(server))
+        }
     };
 
     let mut provider_tasks = tokio::task::JoinSet::new();
@@ -187,7 +185,6 @@ where
         chain: chain.clone(),
         outbox: outbox.clone(),
         heads: heads.clone(),
-        rpc_addr: rpc_handle.as_ref().map(|(a, _)| *a),
     };
     let beside_task = tokio::spawn({
         let fut = beside(running);
@@ -243,7 +240,6 @@ where
         }
     }
     let _ = beside_task.await;
-    drop(rpc_handle);
     info!(target: "node", "stopped");
     result
 }
