@@ -302,13 +302,7 @@ pub fn resolve(args: &NodeArgs) -> anyhow::Result<Resolved> {
         p.strategy
             .validate()
             .context("invalid [provider.strategy]")?;
-        if p.stake < genesis.market.min_stake {
-            bail!(
-                "[provider] stake {} is below the chain's minimum stake {}",
-                p.stake,
-                genesis.market.min_stake
-            );
-        }
+        crate::provider::check_stake(p.stake, &genesis.market).context("[provider] stake")?;
     }
     Ok(Resolved {
         datadir,

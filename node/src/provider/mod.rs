@@ -126,6 +126,17 @@ impl std::fmt::Debug for ProviderWorker {
     }
 }
 
+/// Refuses a stake the chain would not register.
+pub fn check_stake(stake: Amount, params: &MarketParams) -> anyhow::Result<()> {
+    if stake < params.min_stake {
+        anyhow::bail!(
+            "provider stake {stake} is below the chain's minimum stake {}",
+            params.min_stake
+        );
+    }
+    Ok(())
+}
+
 fn params(chain: &Chain) -> &MarketParams {
     &chain.genesis().market
 }
@@ -144,13 +155,7 @@ impl ProviderWorker {
         let strategy =
             ProviderStrategy::new(config.strategy.clone(), key.address(), chain.chain_id())
                 .context("provider strategy")?;
-        if config.stake < params(&chain).min_stake {
-            anyhow::bail!(
-                "provider stake {} is below the chain's minimum stake {}",
-                config.stake,
-                params(&chain).min_stake
-            );
-        }
+        check_stake(config.stake, params(&chain))?;
         let journal = Journal::open(&config.dir, key.address(), chain.head().number)?;
         let capacity = config.strategy.capacity as usize;
         let (done_tx, done_rx) = mpsc::channel(capacity.max(1));
