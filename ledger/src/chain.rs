@@ -179,6 +179,13 @@ pub struct ExecutedBlock {
     state_commit: state::StateCommit,
 }
 
+impl ExecutedBlock {
+    /// The hash of each transaction of the block, in order.
+    pub fn tx_hashes(&self) -> &[Hash] {
+        &self.tx_hashes
+    }
+}
+
 /// The result of building a block.
 #[derive(Debug)]
 pub struct BuiltBlock {

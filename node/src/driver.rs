@@ -440,7 +440,7 @@ impl Driver {
                     };
                     self.host.executed.clear();
                     let number = executed.block.header.number;
-                    let included: Vec<Hash> = executed.block.txs.iter().map(|t| t.hash()).collect();
+                    let included = executed.tx_hashes().to_vec();
                     let announced = Arc::new((executed.block.clone(), decision.commit.clone()));
                     self.chain
                         .commit_block(executed, decision.commit)
