@@ -1,12 +1,16 @@
 //! Block import throughput: decode, signature recovery, execution, state root and a synced
-//! RocksDB commit, for blocks of 1,000 transfers, with signatures recovered on 1 and on 2 threads.
+//! RocksDB commit, for blocks of 1,000 transfers, with signatures recovered on 1 and on 2 threads:
+//! one block at a time (`import_block`, what a node does with each decided block), and as a run
+//! of `BLOCKS` blocks (`import_blocks`, catching up), which recovers the next block's senders
+//! while the current one executes and is written.
 //!
 //! `cargo bench --workspace --bench import`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use joule_ledger::store::{ChainStore, RocksStore};
 use joule_ledger::testing::TestNet;
 use joule_ledger::{Block, Chain, Commit, TransferExecutor, codec};
@@ -15,8 +19,11 @@ const TXS: usize = 1_000;
 const BLOCKS: usize = 8;
 const USERS: usize = 1_000;
 
+/// An encoded block and its commit.
+type Encoded = (Vec<u8>, Commit);
+
 /// Builds `BLOCKS` blocks of `TXS` transfers on an in-memory chain, as encoded bytes + commits.
-fn prepare(net: &TestNet) -> Vec<(Vec<u8>, Commit)> {
+fn prepare(net: &TestNet) -> Vec<Encoded> {
     let chain = net.memory_chain();
     let mut out = Vec::new();
     for b in 0..BLOCKS {
@@ -36,39 +43,65 @@ fn prepare(net: &TestNet) -> Vec<(Vec<u8>, Commit)> {
     out
 }
 
+/// Times `import` over runs of the prepared blocks, each run into a fresh RocksDB chain whose
+/// import may use `threads` threads; criterion's iterations count blocks.
+fn bench_runs(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    net: &TestNet,
+    blocks: &[Encoded],
+    threads: usize,
+    import: fn(&Chain, &[Encoded]),
+) {
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let dir = tempfile::tempdir().unwrap();
+                let store = ChainStore::new(Arc::new(RocksStore::open(dir.path()).unwrap()));
+                let mut chain =
+                    Chain::open(store, net.genesis.clone(), Arc::new(TransferExecutor)).unwrap();
+                chain.set_verify_threads(threads);
+                let n = blocks.len().min((iters - done) as usize);
+                let start = Instant::now();
+                import(&chain, &blocks[..n]);
+                total += start.elapsed();
+                done += n as u64;
+            }
+            total
+        })
+    });
+}
+
+/// One block at a time, as a node imports each decided block.
+fn one_by_one(chain: &Chain, blocks: &[Encoded]) {
+    for (bytes, commit) in blocks {
+        let block: Block = codec::decode(bytes).unwrap();
+        chain.import_block(&block, commit.clone()).unwrap();
+    }
+}
+
+/// As one run, as a node catching up imports the blocks it is missing.
+fn catching_up(chain: &Chain, blocks: &[Encoded]) {
+    let run: Vec<(Block, Commit)> = blocks
+        .iter()
+        .map(|(bytes, commit)| (codec::decode(bytes).unwrap(), commit.clone()))
+        .collect();
+    chain.import_blocks(&run, |_| ()).1.unwrap();
+}
+
 fn bench(c: &mut Criterion) {
     let net = TestNet::new(1, USERS, 1_000_000_000);
     let blocks = prepare(&net);
     let mut g = c.benchmark_group("import_1000_transfers");
     g.throughput(Throughput::Elements(TXS as u64));
     g.sample_size(10).measurement_time(Duration::from_secs(20));
-    for threads in [1usize, 2] {
-        g.bench_function(format!("verify_threads_{threads}"), |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let dir = tempfile::tempdir().unwrap();
-                    let store = ChainStore::new(Arc::new(RocksStore::open(dir.path()).unwrap()));
-                    let mut chain =
-                        Chain::open(store, net.genesis.clone(), Arc::new(TransferExecutor))
-                            .unwrap();
-                    chain.set_verify_threads(threads);
-                    for (bytes, commit) in &blocks {
-                        if done == iters {
-                            break;
-                        }
-                        let start = Instant::now();
-                        let block: Block = codec::decode(bytes).unwrap();
-                        chain.import_block(&block, commit.clone()).unwrap();
-                        total += start.elapsed();
-                        done += 1;
-                    }
-                }
-                total
-            })
-        });
+    for threads in [1, 2] {
+        let name = format!("verify_threads_{threads}");
+        bench_runs(&mut g, &name, &net, &blocks, threads, one_by_one);
     }
+    bench_runs(&mut g, "catch_up_threads_2", &net, &blocks, 2, catching_up);
     g.finish();
 }
 

@@ -6,9 +6,12 @@
 //!   timestamp, proposer, seal, the parent's commit, the transaction root), recovers senders in
 //!   parallel (`chain/body.rs`: each transaction is encoded once, on the recovery threads),
 //!   executes, and checks the receipt and state roots (side by side when threads allow).
+//! - [`Chain::import_blocks`] imports a run of committed blocks (catching up), recovering the
+//!   senders of the next blocks while the current one executes and is written.
 //! - [`Chain::commit_block`] checks the block's own commit (a quorum of precommits) and writes the
 //!   block, receipts, indexes, state and head as one atomic, synced batch.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -415,7 +418,14 @@ impl Chain {
 
     /// Checks and executes a proposed block on top of the head without writing anything.
     pub fn validate_block(&self, block: &Block) -> Result<ExecutedBlock, ImportError> {
-        let parent = self.head();
+        self.check_header(&self.head(), block)?;
+        let verified = self.recover_senders(block)?;
+        self.execute_verified(block, &verified, self.verify_threads)
+    }
+
+    /// The checks of `block` that need only its parent's header, not the state: height, parent
+    /// hash, timestamp, proposer, seal, the parent's commit and the transaction count.
+    fn check_header(&self, parent: &Header, block: &Block) -> Result<(), ImportError> {
         let h = &block.header;
         if h.number != parent.number + 1 {
             return Err(ImportError::WrongHeight {
@@ -474,17 +484,42 @@ impl Chain {
                 max: MAX_BLOCK_TXS,
             });
         }
+        Ok(())
+    }
+
+    /// Checks the body against the header's transaction root, then recovers every sender on
+    /// `verify_threads` threads. Needs no state, so it can run ahead of execution.
+    fn recover_senders(&self, block: &Block) -> Result<Vec<VerifiedTransaction>, ImportError> {
         let body = body::EncodedBody::new(&block.txs, self.verify_threads);
-        if body.tx_root != h.tx_root {
+        if body.tx_root != block.header.tx_root {
             return Err(ImportError::RootMismatch {
                 which: "tx",
-                header: h.tx_root,
+                header: block.header.tx_root,
                 computed: body.tx_root,
             });
         }
-        let verified = body
-            .verify(self.chain_id(), self.verify_threads)
-            .map_err(|(index, source)| ImportError::BadTx { index, source })?;
+        body.verify(self.chain_id(), self.verify_threads)
+            .map_err(|(index, source)| ImportError::BadTx { index, source })
+    }
+
+    /// Executes a block whose header and senders were checked ([`Self::check_header`],
+    /// [`Self::recover_senders`]) on top of the head, and checks the receipt and state roots;
+    /// `threads` bounds the threads used after execution.
+    fn execute_verified(
+        &self,
+        block: &Block,
+        verified: &[VerifiedTransaction],
+        threads: usize,
+    ) -> Result<ExecutedBlock, ImportError> {
+        let h = &block.header;
+        let head = self.head().hash();
+        if h.parent_hash != head {
+            return Err(ImportError::WrongParent {
+                number: h.number,
+                expected: head,
+                got: h.parent_hash,
+            });
+        }
         let ctx = BlockContext {
             chain_id: self.chain_id(),
             number: h.number,
@@ -506,11 +541,10 @@ impl Chain {
         // The receipt root and the state tree update are independent: with a second thread
         // allowed, the receipts are hashed beside the state changes (about the same work), and
         // the tree update then takes both threads. The receipt root is still checked first.
-        let (receipt_root, state_commit) = if self.verify_threads > 1 {
+        let (receipt_root, state_commit) = if threads > 1 {
             std::thread::scope(|s| {
                 let receipt_root = s.spawn(|| block::receipt_root(&receipts));
-                let state_commit =
-                    state::commit_changes_on(&self.store, &state_changes, self.verify_threads);
+                let state_commit = state::commit_changes_on(&self.store, &state_changes, threads);
                 let receipt_root = receipt_root
                     .join()
                     .expect("hashing receipts does not panic; qed");
@@ -607,6 +641,70 @@ impl Chain {
     pub fn import_block(&self, block: &Block, commit: Commit) -> Result<(), ImportError> {
         let executed = self.validate_block(block)?;
         self.commit_block(executed, commit)
+    }
+
+    /// Imports a run of consecutive committed blocks (catching up), each exactly as
+    /// [`Self::import_block`] would, in order, calling `on_commit` after each one is written.
+    ///
+    /// With more than one verify thread, the senders of the blocks ahead are recovered while
+    /// the calling thread executes and writes the current one: recovery needs only a block and
+    /// its parent's header, so a second thread checks each header against the one before it,
+    /// checks the transaction root and recovers the senders on `verify_threads` threads, at most
+    /// two blocks ahead. Execution and the synced write stay on the calling thread, one block
+    /// at a time, so a block is durable before the next is executed, as with `import_block`.
+    ///
+    /// Returns how many blocks were imported and, if it stopped before the end, why the next one
+    /// was refused; the blocks before it stay imported.
+    pub fn import_blocks<B: Borrow<(Block, Commit)> + Sync>(
+        &self,
+        blocks: &[B],
+        mut on_commit: impl FnMut(&Block),
+    ) -> (usize, Result<(), ImportError>) {
+        if self.verify_threads <= 1 || blocks.len() < 2 {
+            for (i, item) in blocks.iter().enumerate() {
+                let (block, commit) = item.borrow();
+                if let Err(e) = self.import_block(block, commit.clone()) {
+                    return (i, Err(e));
+                }
+                on_commit(block);
+            }
+            return (blocks.len(), Ok(()));
+        }
+        let (ready, recovered) = std::sync::mpsc::sync_channel(1);
+        let first_parent = self.head();
+        // `move`: the receiver must be dropped before the scope joins the recovery thread, or
+        // an early error would leave that thread blocked on a full channel.
+        std::thread::scope(move |s| {
+            s.spawn(move || {
+                let mut parent = first_parent;
+                for item in blocks {
+                    let block = &item.borrow().0;
+                    let result = self
+                        .check_header(&parent, block)
+                        .and_then(|()| self.recover_senders(block));
+                    let stop = result.is_err();
+                    // A closed channel means the importing thread stopped at an error.
+                    if ready.send(result).is_err() || stop {
+                        return;
+                    }
+                    parent = block.header.clone();
+                }
+            });
+            for (i, item) in blocks.iter().enumerate() {
+                let (block, commit) = item.borrow();
+                let imported = recovered
+                    .recv()
+                    .expect("the recovery thread sends one result per block until an error; qed")
+                    // The recovery threads keep the cores busy: the rest runs on this thread.
+                    .and_then(|verified| self.execute_verified(block, &verified, 1))
+                    .and_then(|executed| self.commit_block(executed, commit.clone()));
+                if let Err(e) = imported {
+                    return (i, Err(e));
+                }
+                on_commit(block);
+            }
+            (blocks.len(), Ok(()))
+        })
     }
 
     /// Header at `number`.

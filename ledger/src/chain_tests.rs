@@ -220,6 +220,102 @@ fn invalid_blocks_are_rejected_and_change_nothing() {
     assert_eq!(follower.head(), producer.head());
 }
 
+/// `blocks` blocks of five transfers each, produced on `producer`, with their commits.
+fn produce_run(net: &TestNet, producer: &Chain, blocks: u64) -> Vec<(Block, Commit)> {
+    (0..blocks)
+        .map(|b| {
+            let txs = (0..5)
+                .map(|u| net.transfer(&net.users[u], b, net.users[(u + 1) % 5].address(), 3, 1))
+                .collect();
+            let block = produce(net, producer, txs);
+            let commit = producer.commit(block.header.number).unwrap().unwrap();
+            (block, commit)
+        })
+        .collect()
+}
+
+#[test]
+fn import_blocks_reaches_the_producers_state_on_any_thread_count() {
+    let net = TestNet::new(4, 5, 1_000_000);
+    let producer = net.memory_chain();
+    let run = produce_run(&net, &producer, 6);
+    for threads in [1, 2, 3] {
+        let mut follower = net.memory_chain();
+        follower.set_verify_threads(threads);
+        let mut seen = Vec::new();
+        let (imported, result) = follower.import_blocks(&run, |b| {
+            // Called after the block is written: the head is already this block.
+            assert_eq!(follower.head(), b.header);
+            seen.push(b.header.number);
+        });
+        result.unwrap();
+        assert_eq!(imported, 6);
+        assert_eq!(seen, (1..=6).collect::<Vec<_>>());
+        assert_eq!(follower.head(), producer.head());
+        for n in 1..=6 {
+            assert_eq!(follower.receipts(n).unwrap(), producer.receipts(n).unwrap());
+        }
+        assert!(follower.check_state_root().unwrap());
+    }
+}
+
+#[test]
+fn import_blocks_stops_at_the_first_bad_block_and_keeps_the_ones_before() {
+    let net = TestNet::new(4, 5, 1_000_000);
+    let producer = net.memory_chain();
+    let run = produce_run(&net, &producer, 6);
+    let reseal = |mut block: Block| {
+        let key = net.proposer_key(block.header.number, block.header.round);
+        block.seal = block.header.seal(key, net.genesis.chain_id);
+        block
+    };
+    // Refused ahead of execution (header, transaction root, signature) and at execution
+    // (state root), each at the fourth block.
+    type Corrupt = fn(&mut Block);
+    type Expected = fn(&ImportError) -> bool;
+    let cases: [(Corrupt, Expected); 4] = [
+        (
+            |b| b.header.parent_hash = Hash::keccak(b"x"),
+            |e| matches!(e, ImportError::WrongParent { .. }),
+        ),
+        (
+            |b| b.txs.clear(),
+            |e| matches!(e, ImportError::RootMismatch { which: "tx", .. }),
+        ),
+        (
+            |b| {
+                b.txs[2].signature = Default::default();
+                b.header.tx_root = block::tx_root(&b.txs);
+            },
+            |e| matches!(e, ImportError::BadTx { index: 2, .. }),
+        ),
+        (
+            |b| b.header.state_root = Hash::keccak(b"lie"),
+            |e| matches!(e, ImportError::RootMismatch { which: "state", .. }),
+        ),
+    ];
+    for threads in [1, 2] {
+        for (corrupt, expected) in cases {
+            let mut bad_run = run.clone();
+            corrupt(&mut bad_run[3].0);
+            bad_run[3].0 = reseal(bad_run[3].0.clone());
+            let mut follower = net.memory_chain();
+            follower.set_verify_threads(threads);
+            let mut seen = 0;
+            let (index, result) = follower.import_blocks(&bad_run, |_| seen += 1);
+            let error = result.unwrap_err();
+            assert_eq!(index, 3, "{error}");
+            assert!(expected(&error), "{threads} threads: {error}");
+            assert_eq!(seen, 3);
+            assert_eq!(follower.head(), run[2].0.header);
+            assert!(follower.check_state_root().unwrap());
+            // The good blocks from there on still import.
+            assert_eq!(follower.import_blocks(&run[3..], |_| ()).0, 3);
+            assert_eq!(follower.head(), producer.head());
+        }
+    }
+}
+
 #[test]
 fn rocksdb_chain_resumes_after_reopen_and_refuses_other_genesis() {
     let dir = tempfile::tempdir().unwrap();

@@ -295,32 +295,43 @@ impl Driver {
             return Ok(());
         }
         self.ahead.insert(number, committed);
+        // The consecutive run above the head goes in as one `import_blocks` call, which
+        // recovers the next blocks' senders while the current one executes and is written.
+        let mut run = Vec::new();
+        while let Some(next) = self
+            .ahead
+            .remove(&(self.chain.head().number + 1 + run.len() as u64))
+        {
+            run.push(next);
+        }
         let mut imported = false;
-        while let Some(next) = self.ahead.remove(&(self.chain.head().number + 1)) {
-            let (block, commit) = &*next;
-            match self.chain.import_block(block, commit.clone()) {
-                Ok(()) => {
-                    imported = true;
-                    info!(target: "node::consensus", number = block.header.number, "caught up with a block committed by peers");
-                    let mut pool = self.host.mempool.lock();
-                    pool.remove_included(
-                        block
-                            .txs
-                            .iter()
-                            .map(|t| t.hash())
-                            .collect::<Vec<_>>()
-                            .iter(),
-                    );
-                    pool.prune(&*self.chain);
-                    if let Some(metrics) = &self.config.metrics {
-                        metrics.on_block_committed(block.header.number, block.txs.len());
-                        metrics.set_mempool_size(pool.len());
-                    }
-                }
-                Err(e) => {
-                    warn!(target: "node::consensus", number = block.header.number, error = %e, "announced block rejected");
-                    break;
-                }
+        let mempool = &self.host.mempool;
+        let metrics = &self.config.metrics;
+        let chain = &self.chain;
+        let (done, result) = chain.import_blocks(&run, |block| {
+            imported = true;
+            info!(target: "node::consensus", number = block.header.number, "caught up with a block committed by peers");
+            let mut pool = mempool.lock();
+            pool.remove_included(
+                block
+                    .txs
+                    .iter()
+                    .map(|t| t.hash())
+                    .collect::<Vec<_>>()
+                    .iter(),
+            );
+            pool.prune(&**chain);
+            if let Some(metrics) = metrics {
+                metrics.on_block_committed(block.header.number, block.txs.len());
+                metrics.set_mempool_size(pool.len());
+            }
+        });
+        if let Err(e) = result {
+            let number = run[done].0.header.number;
+            warn!(target: "node::consensus", number, error = %e, "announced block rejected");
+            // The blocks above the refused one wait for a valid block at its height.
+            for later in run.drain(done + 1..) {
+                self.ahead.insert(later.0.header.number, later);
             }
         }
         let head = self.chain.head().number;
