@@ -84,6 +84,42 @@ fn known_answers() {
 }
 
 #[test]
+fn hash_chain_keccak_matches_the_sha3_crate() {
+    // The job's own Keccak-256 (`kernels/src/keccak.rs`) against `sha3`, natively for every
+    // length up to past four 136-byte blocks, and in wasm around the block boundaries.
+    let message: Vec<u8> = (0..600u32).map(|i| (i * 7 + 3) as u8).collect();
+    for len in 0..=message.len() {
+        assert_eq!(
+            kernels::keccak::keccak256(&message[..len]),
+            joule_vm::Hash32::keccak(&message[..len]).0,
+            "length {len}"
+        );
+    }
+    let vm = vm();
+    for len in [1, 7, 8, 31, 32, 33, 135, 136, 137, 271, 272, 273, 600] {
+        let mut input = 0u32.to_le_bytes().to_vec();
+        input.extend_from_slice(&message[..len]);
+        let o = vm
+            .execute(examples::HASH_CHAIN, &input, &Limits::default())
+            .expect("runs");
+        assert_eq!(
+            o.output,
+            joule_vm::Hash32::keccak(&message[..len]).0,
+            "length {len}"
+        );
+    }
+    // Two links: keccak(keccak(keccak(seed))).
+    let o = vm
+        .execute(examples::HASH_CHAIN, b"\x02\0\0\0joule", &Limits::default())
+        .expect("runs");
+    let mut h = joule_vm::Hash32::keccak(b"joule");
+    for _ in 0..2 {
+        h = joule_vm::Hash32::keccak(&h.0);
+    }
+    assert_eq!(o.output, h.0);
+}
+
+#[test]
 fn mandelbrot_is_a_pgm_image() {
     let o = run_twice(
         examples::MANDELBROT,

@@ -13,7 +13,7 @@ use std::time::Duration;
 const GOLDEN: [(&str, u64, &str); 5] = [
     (
         "hash_chain",
-        528046349,
+        213351082,
         "b275c90097ade81f56e341778d3c08909156706f3fcf20d3d225ef2ce127a9ed",
     ),
     (

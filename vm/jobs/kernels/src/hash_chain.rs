@@ -3,17 +3,17 @@
 //! Input: `iterations: u32 LE` (default 10 000) followed by the seed bytes.
 //! Output: the 32-byte final hash.
 
+use super::keccak::keccak256;
 use super::params::u32_at;
 use alloc::vec::Vec;
-use sha3::{Digest, Keccak256};
 
 /// Runs the job.
 pub fn run(input: &[u8]) -> Vec<u8> {
     let iterations = u32_at(input, 0, 10_000);
     let seed = input.get(4..).unwrap_or(&[]);
-    let mut h: [u8; 32] = Keccak256::digest(seed).into();
+    let mut h = keccak256(seed);
     for _ in 0..iterations {
-        h = Keccak256::digest(h).into();
+        h = keccak256(&h);
     }
     h.to_vec()
 }

@@ -12,6 +12,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 pub mod hash_chain;
+pub mod keccak;
 pub mod mandelbrot;
 pub mod matmul;
 pub mod params;
