@@ -16,7 +16,9 @@ use joule_ledger::testing::TestNet;
 use joule_ledger::{Block, Chain, Commit, TransferExecutor, codec};
 
 const TXS: usize = 1_000;
-const BLOCKS: usize = 8;
+/// Blocks per fresh chain: enough that a catch-up run's fill and drain (the first block's
+/// recovery with nothing beside it, the last block's execution alone) are a small part of it.
+const BLOCKS: usize = 32;
 const USERS: usize = 1_000;
 
 /// An encoded block and its commit.

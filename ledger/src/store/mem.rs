@@ -37,15 +37,15 @@ impl KvStore for MemStore {
             .collect())
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    fn write(&self, batch: &WriteBatch) -> Result<(), StoreError> {
         let mut map = self.map.write();
-        for op in batch.ops {
+        for op in &batch.ops {
             match op {
                 BatchOp::Put(t, k, v) => {
-                    map.insert((t, k), v);
+                    map.insert((*t, k.clone()), v.clone());
                 }
                 BatchOp::Delete(t, k) => {
-                    map.remove(&(t, k));
+                    map.remove(&(*t, k.clone()));
                 }
             }
         }

@@ -2,8 +2,10 @@
 //!
 //! [`KvStore`] is the backend seam: [`RocksStore`] on disk, [`MemStore`] for unit tests. Every
 //! committed block is written as one [`WriteBatch`], applied atomically and synced, so after a
-//! crash the store is at a block boundary. [`ChainStore`] gives typed access to the tables.
+//! crash the store is at a block boundary. [`ChainStore`] gives typed access to the tables, with
+//! recently used state entries and tree nodes cached in memory (`hot.rs`).
 
+mod hot;
 mod mem;
 mod rocks;
 
@@ -162,7 +164,7 @@ pub trait KvStore: Send + Sync + std::fmt::Debug {
         limit: usize,
     ) -> Result<Vec<KeyValue>, StoreError>;
     /// Applies a batch atomically and durably (synced before returning).
-    fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+    fn write(&self, batch: &WriteBatch) -> Result<(), StoreError>;
 }
 
 /// A typed table: its key and value types and their encoding.
@@ -227,16 +229,22 @@ pub mod meta {
     pub const GENESIS: &[u8] = b"genesis";
 }
 
-/// Typed, cheaply cloneable access to the chain's tables.
+/// Typed, cheaply cloneable access to the chain's tables. Clones share one backend and one
+/// cache of hot state; every write goes through [`ChainStore::write`], which keeps them in step.
 #[derive(Debug, Clone)]
 pub struct ChainStore {
     kv: Arc<dyn KvStore>,
+    hot: Arc<hot::HotState>,
 }
 
 impl ChainStore {
-    /// Wraps a backend.
+    /// Wraps a backend. Make one `ChainStore` per backend and clone it: a second one over the
+    /// same backend would have a cache of its own that the first one's writes do not reach.
     pub fn new(kv: Arc<dyn KvStore>) -> Self {
-        ChainStore { kv }
+        ChainStore {
+            kv,
+            hot: Arc::new(hot::HotState::new(hot::DEFAULT_ENTRIES)),
+        }
     }
 
     /// An in-memory store (tests).
@@ -244,14 +252,24 @@ impl ChainStore {
         Self::new(Arc::new(MemStore::default()))
     }
 
-    /// The backend.
-    pub fn kv(&self) -> &Arc<dyn KvStore> {
-        &self.kv
+    /// Reads one raw value, through the cache for the tables it holds.
+    fn read(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if !hot::HotState::caches(table) {
+            return self.kv.get(table, key);
+        }
+        match self.hot.get(table, key) {
+            hot::Lookup::Hit(value) => Ok(value),
+            hot::Lookup::Miss(ticket) => {
+                let value = self.kv.get(table, key)?;
+                self.hot.fill(ticket, table, key, value.clone());
+                Ok(value)
+            }
+        }
     }
 
     /// Reads a typed value.
     pub fn get<T: TableDef>(&self, key: &T::Key) -> Result<Option<T::Value>, StoreError> {
-        match self.kv.get(T::TABLE, &codec::encode(key))? {
+        match self.read(T::TABLE, &codec::encode(key))? {
             None => Ok(None),
             Some(bytes) => codec::decode(&bytes)
                 .map(Some)
@@ -275,7 +293,7 @@ impl ChainStore {
 
     /// Reads a raw value.
     pub fn get_raw(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.kv.get(table, key)
+        self.read(table, key)
     }
 
     /// Reads and decodes a raw-keyed value.
@@ -284,7 +302,7 @@ impl ChainStore {
         table: Table,
         key: &[u8],
     ) -> Result<Option<V>, StoreError> {
-        match self.kv.get(table, key)? {
+        match self.read(table, key)? {
             None => Ok(None),
             Some(bytes) => codec::decode(&bytes)
                 .map(Some)
@@ -295,9 +313,18 @@ impl ChainStore {
         }
     }
 
-    /// Applies a batch atomically and durably.
+    /// Applies a batch atomically and durably, then to the cache.
     pub fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        self.kv.write(batch)
+        match self.kv.write(&batch) {
+            Ok(()) => {
+                self.hot.applied(batch.ops);
+                Ok(())
+            }
+            Err(e) => {
+                self.hot.clear();
+                Err(e)
+            }
+        }
     }
 
     /// Number of the last committed block, if the chain is initialized.

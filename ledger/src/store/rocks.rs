@@ -72,12 +72,12 @@ impl KvStore for RocksStore {
         Ok(out)
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    fn write(&self, batch: &WriteBatch) -> Result<(), StoreError> {
         let mut wb = rocksdb::WriteBatch::default();
-        for op in batch.ops {
+        for op in &batch.ops {
             match op {
-                BatchOp::Put(t, k, v) => wb.put_cf(self.cf(t)?, k, v),
-                BatchOp::Delete(t, k) => wb.delete_cf(self.cf(t)?, k),
+                BatchOp::Put(t, k, v) => wb.put_cf(self.cf(*t)?, k, v),
+                BatchOp::Delete(t, k) => wb.delete_cf(self.cf(*t)?, k),
             }
         }
         let mut opts = WriteOptions::default();
