@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::{Engine, Module};
 
-const MAGIC: &[u8; 8] = b"JOULEAR1";
+/// Version 2: modules are compiled with stack metering (`stack.rs`); version-1 artifacts lack it
+/// and are recompiled.
+const MAGIC: &[u8; 8] = b"JOULEAR2";
 const KEY_FILE: &str = "artifact.key";
 
 /// Why an artifact could not be loaded or stored. The cache falls back to compiling.

@@ -25,8 +25,9 @@ pub const JOULE_FEATURES: WasmFeatures = WasmFeatures::WASM1
     // funcref tables (what compilers emit) are not gated by this.
     .difference(WasmFeatures::GC_TYPES);
 
-/// The largest native stack wasm code may use, in bytes. Part of consensus (see
-/// [`TrapKind::StackOverflow`](crate::TrapKind)).
+/// The largest native stack wasm code may use, in bytes. Recursion is stopped earlier, at the
+/// same depth on every machine, by the stack meter ([`crate::stack`]), whose limit is derived
+/// from this size.
 pub const MAX_WASM_STACK: usize = 512 * 1024;
 
 /// How a [`Vm`](crate::Vm) meters jobs.

@@ -33,6 +33,7 @@ mod hash;
 mod limits;
 mod lru;
 mod outcome;
+pub mod stack;
 mod validate;
 mod vm;
 pub mod watchdog;

@@ -61,10 +61,10 @@ pub enum Status {
     Ok,
     /// The job trapped.
     ///
-    /// [`TrapKind::StackOverflow`] depends on native frame sizes, which are the same for one
-    /// wasmtime version on one architecture but not across architectures; like every trap it is
-    /// charged the whole fuel limit, so fuel and output never depend on where the overflow
-    /// happened (see `vm/README.md`, "Determinism").
+    /// [`TrapKind::StackOverflow`] comes from the deterministic stack meter ([`crate::stack`]),
+    /// so it happens at the same depth on every machine, except for the residual case described
+    /// there; like every trap it is charged the whole fuel limit (see `vm/README.md`,
+    /// "Determinism").
     Trap(TrapKind),
     /// The fuel limit was reached (in wasm code or when a host call was charged).
     OutOfFuel,

@@ -158,6 +158,12 @@ pub enum ValidationError {
         /// `memory` or `run`.
         name: &'static str,
     },
+    /// The module exports a name the VM reserves for itself.
+    #[error("export `{name}` is reserved for the VM's stack meter")]
+    ReservedExport {
+        /// The name.
+        name: &'static str,
+    },
     /// A required export has the wrong kind or type.
     #[error("export `{name}` has the wrong type: expected {expected}")]
     ExportType {
@@ -366,6 +372,14 @@ fn check_exports(types: &TypesRef<'_>) -> Result<(), ValidationError> {
             .map(|(_, ty)| *ty)
             .ok_or(ValidationError::MissingExport { name })
     };
+    if exports
+        .iter()
+        .any(|(n, _)| *n == crate::stack::COUNTER_EXPORT)
+    {
+        return Err(ValidationError::ReservedExport {
+            name: crate::stack::COUNTER_EXPORT,
+        });
+    }
     if !matches!(find("memory")?, EntityType::Memory(_)) {
         return Err(ValidationError::ExportType {
             name: "memory",

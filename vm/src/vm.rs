@@ -196,10 +196,13 @@ impl Vm {
                 }
             }
         }
-        let module = Module::new(&self.engine, wasm).map_err(|e| ExecError::Compile {
+        let compile_error = |message: String| ExecError::Compile {
             code_hash: *code_hash,
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let metered = crate::stack::instrument(wasm).map_err(|e| compile_error(e.to_string()))?;
+        let module =
+            Module::new(&self.engine, &metered).map_err(|e| compile_error(e.to_string()))?;
         self.counters.compiles.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(target: "vm::cache", %code_hash, bytes = wasm.len(), "compiled module");
         if let Some(store) = &self.artifacts
@@ -260,13 +263,24 @@ impl Vm {
             store.set_epoch_deadline(Watchdog::ticks(limit));
             store.epoch_deadline_trap();
         }
+        let mut instance = None;
         let result = match job.pre.instantiate(&mut store) {
-            Ok(instance) => match instance.get_typed_func::<(), ()>(&mut store, "run") {
-                Ok(run) => run.call(&mut store, ()),
-                Err(_) => Err(wasmtime::Error::new(EntryPointMissing)),
-            },
+            Ok(i) => {
+                instance = Some(i);
+                match i.get_typed_func::<(), ()>(&mut store, "run") {
+                    Ok(run) => run.call(&mut store, ()),
+                    Err(_) => Err(wasmtime::Error::new(EntryPointMissing)),
+                }
+            }
             Err(e) => Err(e),
         };
+        // The stack meter traps with `unreachable` once its count passes the limit; nothing
+        // else leaves the count above it (`stack.rs`).
+        let stack_exhausted = result.is_err()
+            && instance
+                .and_then(|i| i.get_global(&mut store, crate::stack::COUNTER_EXPORT))
+                .and_then(|g| g.get(&mut store).i32())
+                .is_some_and(|units| units as u32 > crate::stack::MAX_STACK_UNITS);
         let fuel_used = if metered {
             limits.fuel.saturating_sub(
                 store
@@ -279,6 +293,12 @@ impl Vm {
         let state = store.into_data();
         match result {
             Ok(()) => Ok(Outcome::new(Status::Ok, state.output, fuel_used)),
+            Err(_) if stack_exhausted => {
+                let status = Status::Trap(TrapKind::StackOverflow);
+                let fuel_used = if metered { limits.fuel } else { 0 };
+                tracing::debug!(target: "vm::run", code_hash = %job.code_hash, %status, fuel_used, "job failed");
+                Ok(Outcome::new(status, Vec::new(), fuel_used))
+            }
             Err(e) => {
                 let (status, fuel_used) = self.classify(&e, limits, fuel_used, metered)?;
                 tracing::debug!(target: "vm::run", code_hash = %job.code_hash, %status, fuel_used, "job failed");

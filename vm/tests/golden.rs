@@ -13,27 +13,27 @@ use std::time::Duration;
 const GOLDEN: [(&str, u64, &str); 5] = [
     (
         "hash_chain",
-        213351082,
+        213591106,
         "b275c90097ade81f56e341778d3c08909156706f3fcf20d3d225ef2ce127a9ed",
     ),
     (
         "primes",
-        114803423,
+        114803435,
         "fe4ae8f515ddd8b45b21a265f87ea37770d71d6c3686356c933a78aa0d5172a8",
     ),
     (
         "matmul",
-        42505397,
+        42505409,
         "3260adcf5f830969f8b217c63626357c89d67a43e93ce756cd124aacc3ac9315",
     ),
     (
         "mandelbrot",
-        169815431,
+        169815587,
         "f15ceb2d698dcb840908a5a1e02e488ef9ca3216af0f25916adca1ba4d9d0a31",
     ),
     (
         "pointer_chase",
-        402129280,
+        402129292,
         "619d2e204e4f2ed3183eefc559b24c66532b86671be0fbd79c97b63c06a39741",
     ),
 ];

@@ -130,8 +130,9 @@ fn output_larger_than_allowed_is_an_outcome() {
 fn abort_carries_the_message() {
     let o = run_twice(&fixture("abort"), b"", &limits());
     assert_eq!(o.status, Status::Aborted("input must not be empty".into()));
-    // Golden: a host call sees exact fuel (two host calls × 50 plus a few instructions).
-    assert_eq!(o.fuel_used, 107);
+    // Golden: a host call sees exact fuel (two host calls × 50 plus a few instructions, 8 of
+    // them the stack meter's entry check).
+    assert_eq!(o.fuel_used, 115);
     let fine = run_twice(&fixture("abort"), b"x", &limits());
     assert_eq!(fine.status, Status::Ok);
 }
@@ -157,8 +158,9 @@ fn echo_round_trips_the_input_and_charges_the_bytes() {
     assert_eq!(o.status, Status::Ok);
     assert_eq!(o.output, input);
     assert_eq!(o.output_hash, joule_vm::Hash32::keccak(&input));
-    // Golden: 3 host calls × 50, 2 × 256/8 bytes, plus the wasm instructions.
-    assert_eq!(o.fuel_used, 224);
+    // Golden: 3 host calls × 50, 2 × 256/8 bytes, plus the wasm instructions (12 of them the
+    // stack meter's entry check and exit).
+    assert_eq!(o.fuel_used, 236);
 }
 
 #[test]

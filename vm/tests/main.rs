@@ -6,6 +6,7 @@ mod cache;
 mod examples;
 mod golden;
 mod hostile;
+mod stack;
 mod support;
 mod validation;
 

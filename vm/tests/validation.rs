@@ -106,6 +106,17 @@ fn missing_or_mistyped_exports_are_refused() {
         check(&bad_run),
         Err(ValidationError::ExportType { name: "run", .. })
     ));
+    // The stack meter's counter export is the VM's; a module may not bring its own.
+    let squatter = wat(
+        r#"(module (memory (export "memory") 1) (func (export "run"))
+             (global (export "__joule_stack_units") i32 (i32.const 0)))"#,
+    );
+    assert_eq!(
+        check(&squatter),
+        Err(ValidationError::ReservedExport {
+            name: "__joule_stack_units"
+        })
+    );
 }
 
 #[test]
