@@ -98,12 +98,14 @@ fn nan_payloads_are_canonical_on_every_machine() {
         |i: usize| u64::from_le_bytes(o.output[i..i + 8].try_into().expect("8 bytes; qed"));
     let f32_at =
         |i: usize| u32::from_le_bytes(o.output[i..i + 4].try_into().expect("4 bytes; qed"));
-    assert_eq!(o.output.len(), 36);
+    assert_eq!(o.output.len(), 44);
     assert_eq!(f64_at(0), 0x7ff8_0000_0000_0000);
     assert_eq!(f64_at(8), 0x7ff8_0000_0000_0000);
     assert_eq!(f64_at(16), 0x7ff8_0000_0000_0000);
     assert_eq!(f32_at(24), 0x7fc0_0000);
     assert_eq!(f64_at(28), 0x7ff8_0000_0000_0000);
+    assert_eq!(f32_at(36), 0x7fc0_0000);
+    assert_eq!(f32_at(40), 0x7fc0_0000);
 }
 
 #[test]
