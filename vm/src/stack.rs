@@ -78,6 +78,7 @@ struct Plan {
     /// Imported plus defined globals: the counter's index.
     globals: u32,
     had_globals: bool,
+    had_exports: bool,
     /// `() -> results` types to append for functions with several results.
     extra_types: Vec<Vec<ValType>>,
 }
@@ -95,6 +96,7 @@ pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, InstrumentError> {
         plan,
         next_func: 0,
         globals_written: false,
+        exports_written: false,
     };
     let mut module = wasm_encoder::Module::new();
     meter.parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)?;
@@ -145,6 +147,7 @@ fn plan(wasm: &[u8]) -> Result<Plan, InstrumentError> {
                 plan.had_globals = true;
                 plan.globals += reader.count();
             }
+            Payload::ExportSection(_) => plan.had_exports = true,
             _ => {}
         }
         if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
@@ -179,6 +182,7 @@ struct Meter {
     plan: Plan,
     next_func: usize,
     globals_written: bool,
+    exports_written: bool,
 }
 
 impl Meter {
@@ -288,17 +292,22 @@ impl Reencode for Meter {
         after: Option<SectionId>,
         before: Option<SectionId>,
     ) -> Result<(), reencode::Error<Self::Error>> {
-        // A module without globals gets a global section where one belongs.
-        let global = order(SectionId::Global);
-        if !self.plan.had_globals
-            && !self.globals_written
-            && after.is_none_or(|a| order(a) < global)
-            && before.is_none_or(|b| order(b) > global)
-        {
+        // A module without globals or exports gets the section where it belongs.
+        let belongs_here = |id: SectionId| {
+            after.is_none_or(|a| order(a) < order(id))
+                && before.is_none_or(|b| order(b) > order(id))
+        };
+        if !self.plan.had_globals && !self.globals_written && belongs_here(SectionId::Global) {
             let mut globals = wasm_encoder::GlobalSection::new();
             Self::counter_global(&mut globals);
             module.section(&globals);
             self.globals_written = true;
+        }
+        if !self.plan.had_exports && !self.exports_written && belongs_here(SectionId::Export) {
+            let mut exports = wasm_encoder::ExportSection::new();
+            exports.export(COUNTER_EXPORT, ExportKind::Global, self.counter());
+            module.section(&exports);
+            self.exports_written = true;
         }
         Ok(())
     }
@@ -310,6 +319,7 @@ impl Reencode for Meter {
     ) -> Result<(), reencode::Error<Self::Error>> {
         reencode::utils::parse_export_section(self, exports, section)?;
         exports.export(COUNTER_EXPORT, ExportKind::Global, self.counter());
+        self.exports_written = true;
         Ok(())
     }
 

@@ -177,3 +177,57 @@ fn hoisted_values_can_exhaust_the_native_stack_first_with_the_same_status() {
     let deep = run_twice(&wasm, &deepest(&wasm).to_le_bytes(), &limits);
     assert_eq!(deep.status, Status::Trap(TrapKind::StackOverflow));
 }
+
+/// The rewrite of random valid modules (`wasm-smith`, restricted to what Joule's engine
+/// accepts) is itself valid and compiles with the Joule engine, keeps every function and
+/// export, and adds exactly the counter global and its export.
+#[test]
+fn the_rewrite_of_random_valid_modules_is_valid_and_compiles() {
+    use joule_vm::engine::{self, JOULE_FEATURES, Metering};
+    use rand::{RngCore, SeedableRng};
+    use wasmtime::wasmparser::Validator;
+
+    let engine = engine::engine(Metering::Fuel, false).expect("engine");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x57ac);
+    let mut checked = 0;
+    for _ in 0..400 {
+        let mut seed = vec![0u8; 8192];
+        rng.fill_bytes(&mut seed);
+        let config = wasm_smith::Config {
+            simd_enabled: false,
+            relaxed_simd_enabled: false,
+            threads_enabled: false,
+            gc_enabled: false,
+            exceptions_enabled: false,
+            memory64_enabled: false,
+            tail_call_enabled: false,
+            max_funcs: 20,
+            ..Default::default()
+        };
+        let Ok(module) = wasm_smith::Module::new(config, &mut arbitrary::Unstructured::new(&seed))
+        else {
+            continue;
+        };
+        let wasm = module.to_bytes();
+        let Ok(before) = Validator::new_with_features(JOULE_FEATURES).validate_all(&wasm) else {
+            continue;
+        };
+        let out = stack::instrument(&wasm).expect("a valid module can be metered");
+        let after = Validator::new_with_features(JOULE_FEATURES)
+            .validate_all(&out)
+            .expect("the metered module is valid");
+        let (before, after) = (before.as_ref(), after.as_ref());
+        assert_eq!(after.function_count(), before.function_count());
+        assert_eq!(after.global_count(), before.global_count() + 1);
+        assert_eq!(
+            after.core_exports().map(|e| e.count()),
+            before.core_exports().map(|e| e.count() + 1)
+        );
+        wasmtime::Module::new(&engine, &out).expect("the metered module compiles");
+        checked += 1;
+    }
+    assert!(
+        checked >= 100,
+        "only {checked} random modules were valid for Joule"
+    );
+}
