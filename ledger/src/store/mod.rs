@@ -241,9 +241,14 @@ impl ChainStore {
     /// Wraps a backend. Make one `ChainStore` per backend and clone it: a second one over the
     /// same backend would have a cache of its own that the first one's writes do not reach.
     pub fn new(kv: Arc<dyn KvStore>) -> Self {
+        Self::with_cache_entries(kv, hot::DEFAULT_ENTRIES)
+    }
+
+    /// [`ChainStore::new`] with a cache of at most `entries` entries.
+    pub(crate) fn with_cache_entries(kv: Arc<dyn KvStore>, entries: usize) -> Self {
         ChainStore {
             kv,
-            hot: Arc::new(hot::HotState::new(hot::DEFAULT_ENTRIES)),
+            hot: Arc::new(hot::HotState::new(entries)),
         }
     }
 
@@ -404,5 +409,49 @@ mod tests {
         exercise(Arc::new(RocksStore::open(dir.path()).unwrap()));
         let reopened = ChainStore::new(Arc::new(RocksStore::open(dir.path()).unwrap()));
         assert_eq!(reopened.head_number().unwrap(), Some(7));
+    }
+
+    /// Readers that miss the cache while a writer moves a key on must never leave a stale value
+    /// in it: after each write, the writer reads its own value back. The cache holds fewer
+    /// entries than there are keys, so reads keep missing and filling.
+    #[test]
+    fn reads_racing_writes_never_cache_a_stale_value() {
+        let store = ChainStore::with_cache_entries(Arc::new(MemStore::default()), 4);
+        let keys: Vec<Vec<u8>> = (0..8u8).map(|k| vec![k]).collect();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        // Stops the readers however the writer ends (a failed assertion must fail the test,
+        // not leave the scope waiting for readers that never stop).
+        struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        for k in &keys {
+                            store.get_raw(Table::State, k).unwrap();
+                        }
+                    }
+                });
+            }
+            let _stop = StopOnDrop(&stop);
+            for round in 0..2_000u32 {
+                let mut batch = WriteBatch::new();
+                for k in &keys {
+                    batch.put_raw(Table::State, k.clone(), round.to_be_bytes().to_vec());
+                }
+                store.write(batch).unwrap();
+                for k in &keys {
+                    assert_eq!(
+                        store.get_raw(Table::State, k).unwrap(),
+                        Some(round.to_be_bytes().to_vec()),
+                        "round {round}"
+                    );
+                }
+            }
+        });
     }
 }
