@@ -581,7 +581,11 @@ impl Chain {
     }
 
     /// Writes an executed block with its commit as one atomic, synced batch and moves the head.
-    pub fn commit_block(&self, executed: ExecutedBlock, commit: Commit) -> Result<(), ImportError> {
+    pub fn commit_block(
+        &self,
+        executed: &ExecutedBlock,
+        commit: Commit,
+    ) -> Result<(), ImportError> {
         let _guard = self.write_lock.lock();
         let head = self.head();
         let header = &executed.block.header;
@@ -640,11 +644,12 @@ impl Chain {
     /// Validates, executes and commits `block` with its `commit`.
     pub fn import_block(&self, block: &Block, commit: Commit) -> Result<(), ImportError> {
         let executed = self.validate_block(block)?;
-        self.commit_block(executed, commit)
+        self.commit_block(&executed, commit)
     }
 
     /// Imports a run of consecutive committed blocks (catching up), each exactly as
-    /// [`Self::import_block`] would, in order, calling `on_commit` after each one is written.
+    /// [`Self::import_block`] would, in order, calling `on_commit` with each executed block
+    /// once it is written (its transaction hashes are there, already computed).
     ///
     /// With more than one verify thread, the senders of the blocks ahead are recovered while
     /// the calling thread executes and writes the current one: recovery needs only a block and
@@ -658,15 +663,19 @@ impl Chain {
     pub fn import_blocks<B: Borrow<(Block, Commit)> + Sync>(
         &self,
         blocks: &[B],
-        mut on_commit: impl FnMut(&Block),
+        mut on_commit: impl FnMut(&ExecutedBlock),
     ) -> (usize, Result<(), ImportError>) {
         if self.verify_threads <= 1 || blocks.len() < 2 {
             for (i, item) in blocks.iter().enumerate() {
                 let (block, commit) = item.borrow();
-                if let Err(e) = self.import_block(block, commit.clone()) {
-                    return (i, Err(e));
+                let imported = self.validate_block(block).and_then(|executed| {
+                    self.commit_block(&executed, commit.clone())?;
+                    Ok(executed)
+                });
+                match imported {
+                    Ok(executed) => on_commit(&executed),
+                    Err(e) => return (i, Err(e)),
                 }
-                on_commit(block);
             }
             return (blocks.len(), Ok(()));
         }
@@ -697,11 +706,14 @@ impl Chain {
                     .expect("the recovery thread sends one result per block until an error; qed")
                     // The recovery threads keep the cores busy: the rest runs on this thread.
                     .and_then(|verified| self.execute_verified(block, &verified, 1))
-                    .and_then(|executed| self.commit_block(executed, commit.clone()));
-                if let Err(e) = imported {
-                    return (i, Err(e));
+                    .and_then(|executed| {
+                        self.commit_block(&executed, commit.clone())?;
+                        Ok(executed)
+                    });
+                match imported {
+                    Ok(executed) => on_commit(&executed),
+                    Err(e) => return (i, Err(e)),
                 }
-                on_commit(block);
             }
             (blocks.len(), Ok(()))
         })

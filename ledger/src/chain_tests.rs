@@ -243,10 +243,10 @@ fn import_blocks_reaches_the_producers_state_on_any_thread_count() {
         let mut follower = net.memory_chain();
         follower.set_verify_threads(threads);
         let mut seen = Vec::new();
-        let (imported, result) = follower.import_blocks(&run, |b| {
+        let (imported, result) = follower.import_blocks(&run, |e| {
             // Called after the block is written: the head is already this block.
-            assert_eq!(follower.head(), b.header);
-            seen.push(b.header.number);
+            assert_eq!(follower.head(), e.block.header);
+            seen.push(e.block.header.number);
         });
         result.unwrap();
         assert_eq!(imported, 6);

@@ -129,11 +129,11 @@ impl TestNet {
             )
             .expect("block builds");
         assert!(built.rejected.is_empty(), "rejected: {:?}", built.rejected);
-        let block = built.executed.block.clone();
+        let commit = self.commit(&built.executed.block, self.authorities.len());
         chain
-            .commit_block(built.executed, self.commit(&block, self.authorities.len()))
+            .commit_block(&built.executed, commit)
             .expect("block commits");
-        block
+        built.executed.block
     }
 
     /// A signed transfer.

@@ -146,6 +146,18 @@ impl ChainHost {
         }
         self.executed.insert(executed.block.hash(), executed);
     }
+
+    /// After block `number` is written, however it came (decided here or caught up): drops its
+    /// transactions from the mempool, prunes what the new state made stale, and counts it.
+    fn committed(&self, number: BlockNumber, tx_hashes: &[Hash], metrics: Option<&Metrics>) {
+        let mut pool = self.mempool.lock();
+        pool.remove_included(tx_hashes.iter());
+        pool.prune(&*self.chain);
+        if let Some(metrics) = metrics {
+            metrics.on_block_committed(number, tx_hashes.len());
+            metrics.set_mempool_size(pool.len());
+        }
+    }
 }
 
 impl ConsensusHost for ChainHost {
@@ -304,27 +316,11 @@ impl Driver {
         {
             run.push(next);
         }
-        let mut imported = false;
-        let mempool = &self.host.mempool;
-        let metrics = &self.config.metrics;
-        let chain = &self.chain;
-        let (done, result) = chain.import_blocks(&run, |block| {
-            imported = true;
-            info!(target: "node::consensus", number = block.header.number, "caught up with a block committed by peers");
-            let mut pool = mempool.lock();
-            pool.remove_included(
-                block
-                    .txs
-                    .iter()
-                    .map(|t| t.hash())
-                    .collect::<Vec<_>>()
-                    .iter(),
-            );
-            pool.prune(&**chain);
-            if let Some(metrics) = metrics {
-                metrics.on_block_committed(block.header.number, block.txs.len());
-                metrics.set_mempool_size(pool.len());
-            }
+        let (done, result) = self.chain.import_blocks(&run, |executed| {
+            let number = executed.block.header.number;
+            info!(target: "node::consensus", number, "caught up with a block committed by peers");
+            self.host
+                .committed(number, executed.tx_hashes(), self.config.metrics.as_deref());
         });
         if let Err(e) = result {
             let number = run[done].0.header.number;
@@ -336,7 +332,7 @@ impl Driver {
         }
         let head = self.chain.head().number;
         self.ahead.retain(|n, _| *n > head);
-        if imported {
+        if done > 0 {
             if let Some(heads) = &self.config.heads {
                 let _ = heads.send(self.chain.head());
             }
@@ -450,22 +446,17 @@ impl Driver {
                             .context("executing the decided block")?,
                     };
                     self.host.executed.clear();
-                    let number = executed.block.header.number;
-                    let included = executed.tx_hashes().to_vec();
-                    let announced = Arc::new((executed.block.clone(), decision.commit.clone()));
                     self.chain
-                        .commit_block(executed, decision.commit)
+                        .commit_block(&executed, decision.commit.clone())
                         .context("committing the decided block")?;
-                    self.network.announce(me, announced);
-                    {
-                        let mut pool = self.host.mempool.lock();
-                        pool.remove_included(included.iter());
-                        pool.prune(&*self.chain);
-                        if let Some(metrics) = &self.config.metrics {
-                            metrics.on_block_committed(number, included.len());
-                            metrics.set_mempool_size(pool.len());
-                        }
-                    }
+                    let number = executed.block.header.number;
+                    self.host.committed(
+                        number,
+                        executed.tx_hashes(),
+                        self.config.metrics.as_deref(),
+                    );
+                    self.network
+                        .announce(me, Arc::new((executed.block, decision.commit)));
                     if let Some(heads) = &self.config.heads {
                         // No receiver is fine: nobody is listening yet.
                         let _ = heads.send(self.chain.head());
