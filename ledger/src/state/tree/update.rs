@@ -38,11 +38,7 @@ pub fn update<S: NodeStore>(
     changes: &BTreeMap<Hash, Option<Hash>>,
 ) -> Result<TreeUpdate, TreeError<S::Error>> {
     let changes: Vec<Change> = changes.iter().map(|(k, v)| (*k, *v)).collect();
-    let mut updater = Updater {
-        store,
-        writes: Vec::new(),
-        nodes_read: 0,
-    };
+    let mut updater = Updater::new(store);
     let old = updater.read(&NodeKey::ROOT)?;
     updater.whole(old, &changes)
 }
@@ -58,11 +54,7 @@ where
     S::Error: Send,
 {
     let changes: Vec<Change> = changes.iter().map(|(k, v)| (*k, *v)).collect();
-    let mut updater = Updater {
-        store,
-        writes: Vec::new(),
-        nodes_read: 0,
-    };
+    let mut updater = Updater::new(store);
     let old = updater.read(&NodeKey::ROOT)?;
     let (Some(Node::Internal { left, right }), false) = (old, changes.is_empty()) else {
         // No changes, or a root leaf or an empty tree: nothing below the root to split.
@@ -79,11 +71,7 @@ where
         .expect("the root has children; qed");
     let (left_child, right_updater, right_child) = std::thread::scope(|s| {
         let right_half = s.spawn(move || {
-            let mut right_updater = Updater {
-                store,
-                writes: Vec::new(),
-                nodes_read: 0,
-            };
+            let mut right_updater = Updater::new(store);
             let child = right_updater.update_child(right_pos, right, right_changes);
             (right_updater, child)
         });
@@ -157,7 +145,16 @@ struct Updater<'a, S> {
     nodes_read: usize,
 }
 
-impl<S: NodeStore> Updater<'_, S> {
+impl<'a, S: NodeStore> Updater<'a, S> {
+    /// An updater that has read and written nothing yet.
+    fn new(store: &'a S) -> Self {
+        Updater {
+            store,
+            writes: Vec::new(),
+            nodes_read: 0,
+        }
+    }
+
     /// Applies `changes` below the root `old` (already read) on this thread and finishes.
     fn whole(
         mut self,
